@@ -1,0 +1,40 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { DataBufferModule } from 'nestjs-data-buffer';
+import { loadConfig, type ExampleConfig } from './config/example-config';
+import type { Database } from './database/database';
+import { EventsModule } from './events/events.module';
+import { HealthModule } from './health/health.module';
+import { InfrastructureModule } from './infrastructure.module';
+import { PageViewsModule } from './page-views/page-views.module';
+import { StatsController } from './stats/stats.controller';
+
+/** Options of {@link AppModule.register} besides the configuration. */
+export interface AppModuleOptions {
+  /** Use this database instead of opening one from the config; the app then leaves it open at shutdown. */
+  database?: Database;
+}
+
+/** The event-ingestion service. `AppModule.register()` reads the environment; tests pass their own config. */
+@Module({})
+export class AppModule {
+  static register(config: ExampleConfig = loadConfig(), options: AppModuleOptions = {}): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        InfrastructureModule.forRoot(config, options.database),
+        DataBufferModule.forRoot({
+          defaults: {
+            retries: config.flushRetries,
+            retryDelay: config.retryDelay,
+            retryBackoff: 'exponential',
+          },
+          shutdownTimeout: config.shutdownTimeout,
+        }),
+        EventsModule,
+        PageViewsModule,
+        HealthModule,
+      ],
+      controllers: [StatsController],
+    };
+  }
+}

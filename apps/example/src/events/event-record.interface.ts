@@ -1,0 +1,10 @@
+/** An event as it waits in the buffer and lands in the `events` table. */
+export interface EventRecord {
+  type: string;
+  userId: string;
+  payload: Record<string, unknown> | null;
+  /** ISO 8601; when the client did not say, the time it was received. */
+  occurredAt: string;
+  /** ISO 8601. */
+  receivedAt: string;
+}

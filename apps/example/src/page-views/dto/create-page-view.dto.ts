@@ -1,0 +1,10 @@
+import { IsString, Matches, MaxLength } from 'class-validator';
+
+/** Body of `POST /page-views`. */
+export class CreatePageViewDto {
+  /** The page's path, e.g. `/pricing`. */
+  @IsString()
+  @MaxLength(2048)
+  @Matches(/^\//, { message: 'path must start with "/"' })
+  path: string;
+}

@@ -1,0 +1,29 @@
+import { Body, Controller, DefaultValuePipe, Get, HttpCode, HttpStatus, ParseIntPipe, Post, Query, BadRequestException } from '@nestjs/common';
+import { InjectBuffer, type DataBuffer } from 'nestjs-data-buffer';
+import { CreatePageViewDto } from './dto/create-page-view.dto';
+import type { PageView } from './page-view.interface';
+import { PAGE_VIEWS_BUFFER } from './page-views.constants';
+import { PageViewsRepository, type PageViewCount } from './page-views.repository';
+
+@Controller('page-views')
+export class PageViewsController {
+  constructor(
+    @InjectBuffer(PAGE_VIEWS_BUFFER) private readonly buffer: DataBuffer<PageView>,
+    private readonly repository: PageViewsRepository,
+  ) {}
+
+  /** Counts one view of `path`; 202 once buffered. */
+  @Post()
+  @HttpCode(HttpStatus.ACCEPTED)
+  create(@Body() dto: CreatePageViewDto): { status: 'accepted' } {
+    this.buffer.insert({ path: dto.path, at: Date.now() }, dto.path);
+    return { status: 'accepted' };
+  }
+
+  /** The most viewed pages, as stored (views still in the buffer are not counted yet). */
+  @Get()
+  async top(@Query('limit', new DefaultValuePipe(20), ParseIntPipe) limit: number): Promise<PageViewCount[]> {
+    if (limit < 0 || limit > 1000) throw new BadRequestException('limit must be between 0 and 1000');
+    return this.repository.top(limit);
+  }
+}

@@ -1,0 +1,21 @@
+import { Module } from '@nestjs/common';
+import { DataBufferModule } from 'nestjs-data-buffer';
+import { EXAMPLE_CONFIG, type ExampleConfig } from '../config/example-config';
+import { PAGE_VIEWS_BUFFER } from './page-views.constants';
+import { PageViewsController } from './page-views.controller';
+import { PageViewsFlushHandler } from './page-views-flush.handler';
+import { PageViewsRepository } from './page-views.repository';
+
+/** `POST /page-views`: a keyed buffer whose batches become per-page counter upserts. */
+@Module({
+  imports: [
+    DataBufferModule.forFeatureAsync({
+      name: PAGE_VIEWS_BUFFER,
+      inject: [EXAMPLE_CONFIG],
+      useFactory: (config: ExampleConfig) => ({ ...config.pageViews }),
+    }),
+  ],
+  controllers: [PageViewsController],
+  providers: [PageViewsRepository, PageViewsFlushHandler],
+})
+export class PageViewsModule {}

@@ -1,0 +1,48 @@
+import { Injectable } from '@nestjs/common';
+import { Database } from '../database/database';
+
+/** A page and its view count. */
+export interface PageViewCount {
+  path: string;
+  views: number;
+}
+
+/** SQL of the `page_views` counters. */
+@Injectable()
+export class PageViewsRepository {
+  constructor(private readonly db: Database) {}
+
+  /**
+   * Adds the counts with one upsert. The batch id is recorded in the same statement, so a retried
+   * batch whose first attempt did commit adds nothing twice.
+   */
+  async addViews(counts: ReadonlyMap<string, number>, batchId: string): Promise<void> {
+    const params: unknown[] = [batchId];
+    const rows: string[] = [];
+    for (const [path, views] of counts) {
+      rows.push(`($${params.length + 1}, $${params.length + 2}::bigint)`);
+      params.push(path, views);
+    }
+    await this.db.query(
+      `WITH batch AS (
+         INSERT INTO page_view_batches (batch_id, applied_at) VALUES ($1, now())
+         ON CONFLICT (batch_id) DO NOTHING
+         RETURNING batch_id
+       )
+       INSERT INTO page_views (path, views, updated_at)
+       SELECT v.path, v.views, now() FROM (VALUES ${rows.join(', ')}) AS v (path, views)
+        WHERE EXISTS (SELECT 1 FROM batch)
+       ON CONFLICT (path) DO UPDATE SET views = page_views.views + EXCLUDED.views, updated_at = EXCLUDED.updated_at`,
+      params,
+    );
+  }
+
+  /** The most viewed pages. */
+  async top(limit: number): Promise<PageViewCount[]> {
+    const result = await this.db.query<PageViewCount>(
+      'SELECT path, views::int AS views FROM page_views ORDER BY views DESC, path LIMIT $1',
+      [limit],
+    );
+    return result.rows;
+  }
+}
