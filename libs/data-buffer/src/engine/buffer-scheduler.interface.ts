@@ -1,0 +1,25 @@
+/** A timer handle returned by a `BufferScheduler`. */
+export type TimerHandle = unknown;
+
+/**
+ * Where the engine gets time from. Lane timers are named (`name`) so an adapter can keep
+ * them in a registry; `delay` timers (retry waits, timeouts) are anonymous and short-lived.
+ */
+export interface BufferScheduler {
+  /** Current time in epoch ms. */
+  now(): number;
+  /** Runs `callback` once after `ms`; a timer of the same name is replaced. */
+  setLaneTimer(name: string, ms: number, callback: () => void): void;
+  /** Cancels the named lane timer if it is still there. */
+  clearLaneTimer(name: string): void;
+  /** Runs `callback` once after `ms`; never keeps the process alive on its own. */
+  setTimeout(ms: number, callback: () => void): TimerHandle;
+  /** Cancels a timer made by `setTimeout`. */
+  clearTimeout(handle: TimerHandle): void;
+}
+
+/** The logger the engine reports lost items and handler errors to. */
+export interface BufferLogger {
+  error(message: string): void;
+  warn(message: string): void;
+}

@@ -1,0 +1,37 @@
+import type { BufferKey, FlushReason } from './buffer-options.interface';
+
+/** What a handler learns about the batch it is given. */
+export interface FlushContext {
+  /** The buffer's name. */
+  buffer: string;
+  /** The batch's key; `undefined` for unkeyed batches. */
+  key?: BufferKey;
+  /** The lane, `0 .. partitions-1`. */
+  partition: number;
+  /** Unique per batch, the same for every attempt: use it to make retried writes idempotent. */
+  batchId: string;
+  /** 1-based attempt number. */
+  attempt: number;
+  /** What triggered the flush. */
+  reason: FlushReason;
+  /** Aborted when the attempt outlives `flushTimeout` (or shutdown runs out of time). */
+  signal: AbortSignal;
+  /** The buffer's `meta` option. */
+  meta: unknown;
+}
+
+/** The `@OnFlush` handler: persist the batch; throw or reject to fail the attempt. */
+export type FlushHandler<T> = (items: T[], ctx: FlushContext) => unknown;
+
+/** The `@OnFlushError` handler: runs once with the items of a batch whose attempts all failed. */
+export type FlushErrorHandler<T> = (error: unknown, items: T[], ctx: FlushContext) => unknown;
+
+/** What `flush()` reports about the batches it handed over. */
+export interface FlushReport {
+  /** Batches this call handed to the handler. */
+  batches: number;
+  /** Items in those batches. */
+  items: number;
+  /** Items of those batches that ended in `@OnFlushError`. */
+  failed: number;
+}

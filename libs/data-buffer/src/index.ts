@@ -1,0 +1,34 @@
+export * from './data-buffer.module';
+export { DataBufferRegistry } from './data-buffer.registry';
+export { getBufferToken } from './data-buffer.utils';
+export * from './decorators';
+export * from './errors';
+export type {
+  BufferOptionsWithoutName,
+  DataBufferFeatureAsyncOptions,
+  DataBufferOptionsFactory,
+  DataBufferRootAsyncOptions,
+  DataBufferRootOptions,
+  DataBufferRootOptionsFactory,
+} from './interfaces';
+export { DataBuffer, DROP_CHANNEL_NAME, FLUSH_CHANNEL_NAME, DEFAULT_BUFFER_OPTIONS, DefaultBufferScheduler } from './engine';
+export type {
+  BufferKey,
+  BufferLogger,
+  BufferOptions,
+  BufferOptionsPatch,
+  BufferScheduler,
+  BufferStats,
+  DataBufferHooks,
+  DropMessage,
+  FlushContext,
+  FlushErrorHandler,
+  FlushHandler,
+  FlushReason,
+  FlushReport,
+  FlushTraceContext,
+  OverflowStrategy,
+  ResolvedBufferOptions,
+  RetryBackoff,
+  TimerHandle,
+} from './engine';
