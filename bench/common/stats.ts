@@ -1,0 +1,38 @@
+/** Small numeric helpers for trial results. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+export function min(values: readonly number[]): number {
+  return values.length === 0 ? NaN : Math.min(...values);
+}
+
+export function max(values: readonly number[]): number {
+  return values.length === 0 ? NaN : Math.max(...values);
+}
+
+/** Thousands-separated integer, or a short form for rates (1.23 M). */
+export function fmtInt(value: number): string {
+  if (!Number.isFinite(value)) return 'n/a';
+  return Math.round(value).toLocaleString('en-US');
+}
+
+export function fmtRate(value: number): string {
+  if (!Number.isFinite(value)) return 'n/a';
+  if (value >= 1e6) return `${(value / 1e6).toFixed(2)} M/s`;
+  if (value >= 1e3) return `${(value / 1e3).toFixed(1)} k/s`;
+  return `${value.toFixed(0)} /s`;
+}
+
+export function fmtRatio(value: number): string {
+  return Number.isFinite(value) ? `${value.toFixed(2)}×` : 'n/a';
+}
+
+export function fmtPct(part: number, whole: number): string {
+  if (whole === 0) return 'n/a';
+  const pct = (100 * part) / whole;
+  return pct === 100 ? '100%' : `${pct.toFixed(pct > 99 ? 2 : 1)}%`;
+}

@@ -1,0 +1,139 @@
+/**
+ * Scenario 3: commit() throughput against a bare per-item-promise batcher. N fresh items per
+ * trial, committed in windows of 2048 (4 partitions × batch size 512, so every window fills
+ * every batch), each window awaited with Promise.all before the next; timed until the last
+ * promise has resolved.
+ */
+import { Item, makeItems } from '../common/item';
+import { createBuffer, libraryAvailable, libraryError, type BenchBuffer } from '../common/library';
+import type { ScenarioResult, TargetResult } from '../common/result';
+import { Sink } from '../common/sink';
+import { fmtInt, fmtPct, fmtRate, fmtRatio, max, median, min } from '../common/stats';
+import { interleaved, type Contender } from '../common/trials';
+import type { BenchConfig } from '../common/config';
+import { BarePromiseBatcher } from '../baselines/bare-commit';
+
+const BATCH = 512;
+const PARTITIONS = 4;
+const WINDOW = BATCH * PARTITIONS;
+const INTERVAL = 5000;
+const LIMIT = 100_000;
+
+interface Measure {
+  ms: number;
+  rate: number;
+  offered: number;
+  delivered: number;
+  resolved: number;
+}
+
+async function driveBuffer(buffer: BenchBuffer<Item>, items: Item[], sink: Sink): Promise<Measure> {
+  const n = items.length;
+  let resolved = 0;
+  const t0 = performance.now();
+  const window: Promise<void>[] = new Array(WINDOW);
+  for (let i = 0; i < n; ) {
+    const end = Math.min(i + WINDOW, n);
+    let w = 0;
+    for (; i < end; i++) window[w++] = buffer.commit(items[i]);
+    if (w < WINDOW) window.length = w;
+    await Promise.all(window);
+    resolved += w;
+  }
+  const ms = performance.now() - t0;
+  return { ms: Math.round(ms * 10) / 10, rate: Math.round((n / ms) * 1000), offered: n, delivered: sink.delivered, resolved };
+}
+
+async function driveBare(bare: BarePromiseBatcher<Item>, items: Item[], sink: Sink): Promise<Measure> {
+  const n = items.length;
+  let resolved = 0;
+  const t0 = performance.now();
+  const window: Promise<void>[] = new Array(WINDOW);
+  for (let i = 0; i < n; ) {
+    const end = Math.min(i + WINDOW, n);
+    let w = 0;
+    for (; i < end; i++) window[w++] = bare.commit(items[i]);
+    if (w < WINDOW) window.length = w;
+    await Promise.all(window);
+    resolved += w;
+  }
+  const ms = performance.now() - t0;
+  return { ms: Math.round(ms * 10) / 10, rate: Math.round((n / ms) * 1000), offered: n, delivered: sink.delivered, resolved };
+}
+
+export async function run(config: BenchConfig, log: (line: string) => void): Promise<ScenarioResult> {
+  // a whole number of windows, so no trial ends waiting for the interval
+  const n = Math.max(WINDOW, Math.floor(config.commitItems / WINDOW) * WINDOW);
+  const haveLib = libraryAvailable();
+  if (!haveLib) log(`  library skipped: ${libraryError()}`);
+  const contenders: Contender<Measure>[] = [];
+  if (haveLib) {
+    contenders.push({
+      name: `DataBuffer.commit (partitions ${PARTITIONS})`,
+      run: async () => {
+        const items = makeItems(n);
+        const sink = new Sink();
+        const buffer = createBuffer<Item>(
+          { partitions: PARTITIONS, maxSize: BATCH, interval: INTERVAL, capacity: LIMIT, overflow: 'reject' },
+          { onFlush: sink.handle },
+        );
+        const m = await driveBuffer(buffer, items, sink);
+        await buffer.close(5000);
+        return m;
+      },
+    });
+  }
+  contenders.push({
+    name: 'bare per-item-promise batcher',
+    run: async () => {
+      const items = makeItems(n);
+      const sink = new Sink();
+      const bare = new BarePromiseBatcher<Item>(BATCH, INTERVAL, LIMIT, sink.handle);
+      return driveBare(bare, items, sink);
+    },
+  });
+
+  const results = await interleaved(contenders, config.warmup, config.trials, log);
+  const summary = new Map<string, { median: number; min: number; max: number; delivered: number; resolved: number; offered: number }>();
+  for (const [name, ms] of results) {
+    summary.set(name, {
+      median: median(ms.map((m) => m.rate)),
+      min: min(ms.map((m) => m.rate)),
+      max: max(ms.map((m) => m.rate)),
+      delivered: ms.reduce((s, m) => s + m.delivered, 0),
+      resolved: ms.reduce((s, m) => s + m.resolved, 0),
+      offered: ms.reduce((s, m) => s + m.offered, 0),
+    });
+  }
+  const bare = summary.get('bare per-item-promise batcher')!;
+  const rows = [...summary].map(([name, s]) => [
+    name,
+    fmtRate(s.median),
+    `${fmtRate(s.min)} – ${fmtRate(s.max)}`,
+    fmtPct(s.delivered, s.offered),
+    fmtRatio(s.median / bare.median),
+  ]);
+  const lib = summary.get(`DataBuffer.commit (partitions ${PARTITIONS})`);
+  const targets: TargetResult[] = [
+    {
+      target: '3. commit() ≥ 1.5× the per-item-promise baseline',
+      measured: lib ? `${fmtRatio(lib.median / bare.median)}, ${fmtPct(lib.delivered, lib.offered)} delivered` : 'n/a',
+      met: lib ? lib.median / bare.median >= 1.5 && lib.delivered === lib.offered && lib.resolved === lib.offered : null,
+    },
+  ];
+  return {
+    id: 'commit',
+    title: '3. commit() throughput',
+    setup:
+      `${fmtInt(n)} fresh 3-field objects per trial, committed in windows of ${WINDOW} ` +
+      `(partitions ${PARTITIONS} × batch size ${BATCH}: each window fills every batch), each window awaited ` +
+      `with \`Promise.all\` before the next; at most ${fmtInt(LIMIT)} items held; no-op async handler; timed until the ` +
+      `last promise resolved. The baseline allocates one promise per item and settles them after its batch's ` +
+      `handler resolved. ${config.warmup} warm-up + ${config.trials} interleaved trials per contender, median.`,
+    columns: ['contender', 'items/s (median)', 'range', 'delivered', 'vs per-item promises'],
+    rows,
+    targets,
+    notes: haveLib ? [] : [`DataBuffer not measured: ${libraryError()}`],
+    data: { items: n, trials: Object.fromEntries(results), summary: Object.fromEntries(summary) },
+  };
+}

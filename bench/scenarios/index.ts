@@ -1,0 +1,21 @@
+/** Every scenario, in run order. */
+import type { BenchConfig } from '../common/config';
+import type { ScenarioResult } from '../common/result';
+import * as commit from './commit';
+import * as heap from './heap';
+import * as keyed from './keyed';
+import * as slowSink from './slow-sink';
+import * as unkeyed from './unkeyed';
+
+export interface Scenario {
+  id: string;
+  run: (config: BenchConfig, log: (line: string) => void) => Promise<ScenarioResult>;
+}
+
+export const SCENARIOS: Scenario[] = [
+  { id: 'unkeyed', run: unkeyed.run },
+  { id: 'keyed', run: keyed.run },
+  { id: 'commit', run: commit.run },
+  { id: 'slow-sink', run: slowSink.run },
+  { id: 'heap', run: heap.run },
+];

@@ -1,0 +1,215 @@
+/**
+ * Scenario 1: unkeyed insert. N fresh items per trial, inserted in a loop that yields to the
+ * event loop every 512 items (so flushes complete), then a final flush; the timed region runs
+ * from the first insert until every item has reached the handler. Every contender: batch size
+ * 512, interval 5000 ms, a limit of 100 000 items held, the same no-op async handler.
+ */
+import { Item, makeItems } from '../common/item';
+import { createBuffer, libraryAvailable, libraryError, type BenchBuffer } from '../common/library';
+import type { ScenarioResult, TargetResult } from '../common/result';
+import { Sink, isBufferFull, yieldToLoop } from '../common/sink';
+import { fmtInt, fmtPct, fmtRate, fmtRatio, max, median, min } from '../common/stats';
+import { interleaved, type Contender } from '../common/trials';
+import type { BenchConfig } from '../common/config';
+import { BareArrayBatcher } from '../baselines/bare-array';
+import { createLogProcessor, createSpanProcessor, type LogProcessor, type SpanProcessor } from '../baselines/otel';
+
+const BATCH = 512;
+const YIELD_EVERY = 512;
+const INTERVAL = 5000;
+const LIMIT = 100_000;
+
+export interface Measure {
+  ms: number;
+  rate: number;
+  offered: number;
+  delivered: number;
+  rejected: number;
+}
+
+function measure(t0: number, offered: number, sink: Sink, rejected: number): Measure {
+  const ms = performance.now() - t0;
+  return { ms: Math.round(ms * 10) / 10, rate: Math.round((offered / ms) * 1000), offered, delivered: sink.delivered, rejected };
+}
+
+// One driver per contender (separate functions, so each call site stays monomorphic).
+
+async function driveBuffer(buffer: BenchBuffer<Item>, items: Item[], sink: Sink): Promise<Measure> {
+  let rejected = 0;
+  const n = items.length;
+  const t0 = performance.now();
+  for (let i = 0; i < n; ) {
+    const end = Math.min(i + YIELD_EVERY, n);
+    for (; i < end; i++) {
+      try {
+        buffer.insert(items[i]);
+      } catch (err) {
+        if (!isBufferFull(err)) throw err;
+        rejected++;
+      }
+    }
+    await yieldToLoop();
+  }
+  await buffer.flush();
+  return measure(t0, n, sink, rejected);
+}
+
+async function driveBare(bare: BareArrayBatcher<Item>, items: Item[], sink: Sink): Promise<Measure> {
+  let rejected = 0;
+  const n = items.length;
+  const t0 = performance.now();
+  for (let i = 0; i < n; ) {
+    const end = Math.min(i + YIELD_EVERY, n);
+    for (; i < end; i++) {
+      try {
+        bare.insert(items[i]);
+      } catch (err) {
+        if (!isBufferFull(err)) throw err;
+        rejected++;
+      }
+    }
+    await yieldToLoop();
+  }
+  await bare.flush();
+  return measure(t0, n, sink, rejected);
+}
+
+async function driveOtelLog(processor: LogProcessor, items: Item[], sink: Sink): Promise<Measure> {
+  const n = items.length;
+  const t0 = performance.now();
+  for (let i = 0; i < n; ) {
+    const end = Math.min(i + YIELD_EVERY, n);
+    for (; i < end; i++) processor.onEmit(items[i] as never);
+    await yieldToLoop();
+  }
+  await processor.forceFlush();
+  return measure(t0, n, sink, 0);
+}
+
+async function driveOtelSpan(processor: SpanProcessor, items: Item[], sink: Sink): Promise<Measure> {
+  const n = items.length;
+  const t0 = performance.now();
+  for (let i = 0; i < n; ) {
+    const end = Math.min(i + YIELD_EVERY, n);
+    for (; i < end; i++) processor.onEnd(items[i] as never);
+    await yieldToLoop();
+  }
+  await processor.forceFlush();
+  return measure(t0, n, sink, 0);
+}
+
+const OTEL = { maxExportBatchSize: BATCH, scheduledDelayMillis: INTERVAL, maxQueueSize: LIMIT, exportTimeoutMillis: 30_000 };
+
+export async function run(config: BenchConfig, log: (line: string) => void): Promise<ScenarioResult> {
+  const n = config.items;
+  const contenders: Contender<Measure>[] = [];
+  const haveLib = libraryAvailable();
+  if (haveLib) {
+    for (const partitions of [1, 4]) {
+      contenders.push({
+        name: `DataBuffer (partitions ${partitions})`,
+        run: async () => {
+          const items = makeItems(n);
+          const sink = new Sink();
+          const buffer = createBuffer<Item>(
+            { partitions, maxSize: BATCH, interval: INTERVAL, capacity: LIMIT, overflow: 'reject' },
+            { onFlush: sink.handle },
+          );
+          const m = await driveBuffer(buffer, items, sink);
+          await buffer.close(5000);
+          return m;
+        },
+      });
+    }
+  } else {
+    log(`  library skipped: ${libraryError()}`);
+  }
+  contenders.push(
+    {
+      name: 'bare array',
+      run: async () => {
+        const items = makeItems(n);
+        const sink = new Sink();
+        const bare = new BareArrayBatcher<Item>(BATCH, INTERVAL, LIMIT, sink.handle);
+        return driveBare(bare, items, sink);
+      },
+    },
+    {
+      name: 'OTel BatchLogRecordProcessor',
+      run: async () => {
+        const items = makeItems(n);
+        const sink = new Sink();
+        const processor = createLogProcessor(OTEL, sink.handle);
+        const m = await driveOtelLog(processor, items, sink);
+        await processor.shutdown();
+        return m;
+      },
+    },
+    {
+      name: 'OTel BatchSpanProcessor',
+      run: async () => {
+        const items = makeItems(n);
+        const sink = new Sink();
+        const processor = createSpanProcessor(OTEL, sink.handle);
+        const m = await driveOtelSpan(processor, items, sink);
+        await processor.shutdown();
+        return m;
+      },
+    },
+  );
+
+  const results = await interleaved(contenders, config.warmup, config.trials, log);
+  const summary = new Map<string, { median: number; min: number; max: number; delivered: number; offered: number; rejected: number }>();
+  for (const [name, ms] of results) {
+    const rates = ms.map((m) => m.rate);
+    summary.set(name, {
+      median: median(rates),
+      min: min(rates),
+      max: max(rates),
+      delivered: ms.reduce((s, m) => s + m.delivered, 0),
+      offered: ms.reduce((s, m) => s + m.offered, 0),
+      rejected: ms.reduce((s, m) => s + m.rejected, 0),
+    });
+  }
+  const bare = summary.get('bare array')!;
+  const otelLog = summary.get('OTel BatchLogRecordProcessor')!;
+  const rows = [...summary].map(([name, s]) => [
+    name,
+    fmtRate(s.median),
+    `${fmtRate(s.min)} – ${fmtRate(s.max)}`,
+    fmtPct(s.delivered, s.offered),
+    fmtRatio(s.median / bare.median),
+    fmtRatio(s.median / otelLog.median),
+  ]);
+
+  const targets: TargetResult[] = [];
+  for (const partitions of [1, 4]) {
+    const s = summary.get(`DataBuffer (partitions ${partitions})`);
+    const full = s ? s.delivered === s.offered : false;
+    targets.push({
+      target: `1. unkeyed insert, partitions ${partitions}: ≥ 0.7× bare array`,
+      measured: s ? fmtRatio(s.median / bare.median) : 'n/a',
+      met: s ? s.median / bare.median >= 0.7 && full : null,
+    });
+    targets.push({
+      target: `1. unkeyed insert, partitions ${partitions}: ≥ 1.0× OTel BatchLogRecordProcessor, delivering 100%`,
+      measured: s ? `${fmtRatio(s.median / otelLog.median)}, ${fmtPct(s.delivered, s.offered)} delivered` : 'n/a',
+      met: s ? s.median >= otelLog.median && full : null,
+    });
+  }
+
+  return {
+    id: 'unkeyed',
+    title: '1. Unkeyed insert',
+    setup:
+      `${fmtInt(n)} fresh 3-field objects per trial; batch size ${BATCH}, interval ${INTERVAL} ms, ` +
+      `at most ${fmtInt(LIMIT)} items held; no-op async handler; the loop yields to the event loop ` +
+      `every ${YIELD_EVERY} items; timed from the first insert until the final flush has delivered ` +
+      `everything. ${config.warmup} warm-up + ${config.trials} interleaved trials per contender, median.`,
+    columns: ['contender', 'items/s (median)', 'range', 'delivered', 'vs bare array', 'vs OTel log'],
+    rows,
+    targets,
+    notes: haveLib ? [] : [`DataBuffer not measured: ${libraryError()}`],
+    data: { items: n, trials: Object.fromEntries(results), summary: Object.fromEntries(summary) },
+  };
+}
