@@ -166,8 +166,9 @@ export class DataBuffer<T = unknown> {
   private readonly scheduler: BufferScheduler;
   private readonly logger: BufferLogger;
   private readonly batchPrefix: string;
-  private onFlush: FlushHandler<T> | undefined;
-  private onFlushError: FlushErrorHandler<T> | undefined;
+  // `any`, not T: handlers take T as a parameter, which would make DataBuffer<number> unassignable to DataBuffer<unknown>.
+  private onFlush: FlushHandler<any> | undefined;
+  private onFlushError: FlushErrorHandler<any> | undefined;
   private nextLane = 0;
   private batchSeq = 0;
   private started = false;
