@@ -2,7 +2,15 @@ export * from './data-buffer.module';
 export { DataBufferRegistry } from './data-buffer.registry';
 export { getBufferToken } from './data-buffer.utils';
 export * from './decorators';
-export * from './errors';
+export {
+  BufferClosedError,
+  BufferFullError,
+  DataBufferError,
+  FlushFailedError,
+  FlushTimeoutError,
+  InvalidBufferOptionsError,
+  ShutdownTimeoutError,
+} from './errors';
 export type {
   BufferOptionsWithoutName,
   DataBufferFeatureAsyncOptions,
