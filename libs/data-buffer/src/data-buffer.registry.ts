@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { DATA_BUFFER_LOGGER_CONTEXT, DATA_BUFFER_ROOT_OPTIONS } from './data-buffer.constants';
+import { DATA_BUFFER_LOGGER_CONTEXT, DATA_BUFFER_ROOT_OPTIONS, DEFAULT_SHUTDOWN_TIMEOUT } from './data-buffer.constants';
 import { DUPLICATE_BUFFER, UNKNOWN_BUFFER } from './data-buffer.messages';
 import { DataBufferError, InvalidBufferOptionsError } from './errors';
 import { DataBuffer, resolveBufferOptions, validateBufferName } from './engine';
@@ -33,6 +33,16 @@ export class DataBufferRegistry {
   /** Whether a buffer named `name` is registered. */
   has(name: string): boolean {
     return this.buffers.has(name);
+  }
+
+  /**
+   * The graceful flush of every buffer within `shutdownTimeout` (see `close` of a buffer).
+   * The module runs it in `onApplicationShutdown`; a provider whose connection the handlers
+   * need can await it first in its own shutdown hook, then close the connection. Idempotent.
+   */
+  closeAll(): Promise<void> {
+    const budget = this.rootOptions?.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
+    return Promise.all(this.getAll().map((buffer) => buffer.close(budget))).then(() => undefined);
   }
 
   /** Validates `options` over the `forRoot` defaults, creates the buffer and registers it. */
