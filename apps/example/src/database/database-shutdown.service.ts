@@ -4,9 +4,9 @@ import { Database } from './database';
 import { OWNS_DATABASE } from './database.providers';
 
 /**
- * Closes the database last. Nest runs the shutdown hooks of the app's modules before those of
- * global modules, so this hook may run before the buffers' own graceful flush: it flushes every
- * buffer first (the HTTP server is already closed, nothing can insert any more), then closes.
+ * Closes the database after the buffers' graceful flush. Nest runs the shutdown hooks of the
+ * app's modules before those of global modules such as the buffers' own, so this hook runs that
+ * flush first (`closeAll()` is the same, idempotent flush) and only then closes the connection.
  */
 @Injectable()
 export class DatabaseShutdownService implements OnApplicationShutdown {
@@ -19,9 +19,7 @@ export class DatabaseShutdownService implements OnApplicationShutdown {
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
-    const reports = await Promise.all(this.registry.getAll().map((buffer) => buffer.flush()));
-    const items = reports.reduce((sum, report) => sum + report.items, 0);
-    if (items > 0) this.logger.log(`flushed ${items} buffered item(s) before closing the database`);
+    await this.registry.closeAll();
     if (this.ownsDatabase) {
       await this.db.close();
       this.logger.log('closed');
