@@ -1,0 +1,415 @@
+import { INestApplication, Injectable, LoggerService, ModuleMetadata } from '@nestjs/common';
+import { Interval, ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
+import { Test } from '@nestjs/testing';
+import {
+  BufferClosedError,
+  BufferHandler,
+  DataBuffer,
+  DataBufferModule,
+  FlushContext,
+  FlushFailedError,
+  getBufferToken,
+  OnFlush,
+  OnFlushError,
+  ShutdownTimeoutError,
+} from 'nestjs-data-buffer';
+
+/** Collects every log line so a test can assert what the library logged. */
+class CapturedLogs implements LoggerService {
+  readonly entries: { level: string; message: string; context: unknown }[] = [];
+  log(message: unknown, ...rest: unknown[]) { this.push('log', message, rest); }
+  error(message: unknown, ...rest: unknown[]) { this.push('error', message, rest); }
+  warn(message: unknown, ...rest: unknown[]) { this.push('warn', message, rest); }
+  debug(message: unknown, ...rest: unknown[]) { this.push('debug', message, rest); }
+  verbose(message: unknown, ...rest: unknown[]) { this.push('verbose', message, rest); }
+  fatal(message: unknown, ...rest: unknown[]) { this.push('fatal', message, rest); }
+  /** Error lines logged with the library's context. */
+  errors(): string[] {
+    return this.entries.filter((e) => e.level === 'error' && e.context === 'DataBuffer').map((e) => e.message);
+  }
+  private push(level: string, message: unknown, rest: unknown[]) {
+    this.entries.push({ level, message: String(message), context: rest[rest.length - 1] });
+  }
+}
+
+function deferred<T = void>() {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((res) => (resolve = res));
+  return { promise, resolve };
+}
+
+interface Item {
+  id: number;
+}
+
+@Injectable()
+class Sink {
+  readonly flushes: { items: Item[]; ctx: FlushContext; at: number }[] = [];
+  readonly failures: { error: unknown; items: Item[]; ctx: FlushContext; at: number }[] = [];
+  onFlush: (items: Item[], ctx: FlushContext) => unknown = () => undefined;
+
+  ids(): number[][] {
+    return this.flushes.map((f) => f.items.map((i) => i.id));
+  }
+  delivered(): number[] {
+    return this.flushes.flatMap((f) => f.items.map((i) => i.id)).sort((a, b) => a - b);
+  }
+}
+
+@BufferHandler('events')
+class EventsHandler {
+  constructor(private readonly sink: Sink) {}
+
+  @OnFlush()
+  save(items: Item[], ctx: FlushContext) {
+    this.sink.flushes.push({ items: [...items], ctx, at: Date.now() });
+    return this.sink.onFlush(items, ctx);
+  }
+
+  @OnFlushError()
+  deadLetter(error: unknown, items: Item[], ctx: FlushContext) {
+    this.sink.failures.push({ error, items: [...items], ctx, at: Date.now() });
+  }
+}
+
+@Injectable()
+class AppJobs {
+  ticks = 0;
+  @Interval('app-tick', 1_000)
+  tick() {
+    this.ticks++;
+  }
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+describe('lifecycle: timers, bootstrap and shutdown', () => {
+  let app: INestApplication | undefined;
+  let logs: CapturedLogs;
+
+  beforeEach(() => {
+    logs = new CapturedLogs();
+    jest.useFakeTimers();
+  });
+
+  afterEach(async () => {
+    if (app !== undefined) await app.close();
+    app = undefined;
+    jest.useRealTimers();
+  });
+
+  /** Compiles and creates the app without initialising it. */
+  async function create(metadata: ModuleMetadata): Promise<INestApplication> {
+    const moduleRef = await Test.createTestingModule(metadata).setLogger(logs).compile();
+    app = moduleRef.createNestApplication();
+    return app;
+  }
+
+  async function start(metadata: ModuleMetadata): Promise<INestApplication> {
+    const created = await create(metadata);
+    await created.init();
+    return created;
+  }
+
+  async function startEvents(options: Record<string, unknown> = {}, extra: ModuleMetadata = {}) {
+    const started = await start({
+      imports: [DataBufferModule.forFeature({ name: 'events', interval: 60_000, ...options }), ...(extra.imports ?? [])],
+      providers: [Sink, EventsHandler, ...(extra.providers ?? [])],
+    });
+    return { buffer: started.get<DataBuffer<Item>>(getBufferToken('events')), sink: started.get(Sink) };
+  }
+
+  /** Closes the app (and forgets it, so afterEach does not close it twice). */
+  function close(): Promise<void> {
+    const closing = app!.close();
+    app = undefined;
+    return closing;
+  }
+
+  const laneTimers = (registry: SchedulerRegistry) => registry.getTimeouts().filter((name) => name.includes('events'));
+
+  describe('timers in SchedulerRegistry', () => {
+    it('registers one timer per lane, named after the buffer and the lane', async () => {
+      const { buffer } = await startEvents({ partitions: 3 });
+      const registry = app!.get(SchedulerRegistry);
+
+      buffer.insertMany(range(1, 6).map((id) => ({ id })));
+
+      const names = laneTimers(registry);
+      expect(names).toHaveLength(3);
+      expect(new Set(names).size).toBe(3);
+      for (const lane of [0, 1, 2]) expect(names.some((name) => name.includes(String(lane)))).toBe(true);
+    });
+
+    it('keeps at most one timer per lane with 10k keys, and still flushes every key on time', async () => {
+      const { buffer, sink } = await startEvents({ partitions: 4, interval: 1_000 });
+      const registry = app!.get(SchedulerRegistry);
+
+      for (let i = 0; i < 10_000; i++) {
+        buffer.insert({ id: i }, `key-${i}`);
+        if (i === 5_000) await jest.advanceTimersByTimeAsync(500); // keys with two different deadlines
+      }
+
+      expect(laneTimers(registry).length).toBeGreaterThanOrEqual(1);
+      expect(laneTimers(registry).length).toBeLessThanOrEqual(4);
+      expect(buffer.stats().keys).toBe(10_000);
+
+      await jest.advanceTimersByTimeAsync(500);
+      expect(sink.flushes).toHaveLength(5_001);
+      expect(laneTimers(registry).length).toBeLessThanOrEqual(4);
+      await jest.advanceTimersByTimeAsync(500);
+      expect(sink.flushes).toHaveLength(10_000);
+      expect(sink.flushes.every((f) => f.ctx.reason === 'interval')).toBe(true);
+      expect(buffer.stats().keys).toBe(0);
+    });
+
+    it('leaves no timer behind after app.close()', async () => {
+      const { buffer } = await startEvents({ partitions: 2 });
+      const registry = app!.get(SchedulerRegistry);
+      buffer.insertMany([{ id: 1 }, { id: 2 }]);
+      buffer.insert({ id: 3 }, 'k');
+      expect(laneTimers(registry).length).toBeGreaterThan(0);
+
+      await close();
+
+      expect(laneTimers(registry)).toEqual([]);
+      expect(jest.getTimerCount()).toBe(0);
+    });
+  });
+
+  describe('bootstrap', () => {
+    it('keeps items inserted before app.init() and flushes them on the clock of their batch', async () => {
+      const created = await create({ imports: [DataBufferModule.forFeature({ name: 'events', interval: 1_000 })], providers: [Sink, EventsHandler] });
+      const buffer = created.get<DataBuffer<Item>>(getBufferToken('events'));
+
+      buffer.insert({ id: 1 });
+      buffer.insert({ id: 2 }, 'k');
+      await jest.advanceTimersByTimeAsync(600); // the batches' clocks started at insert
+      expect(created.get(Sink).flushes).toHaveLength(0);
+
+      await created.init();
+      await jest.advanceTimersByTimeAsync(399);
+      expect(created.get(Sink).flushes).toHaveLength(0);
+      await jest.advanceTimersByTimeAsync(1);
+
+      expect(created.get(Sink).delivered()).toEqual([1, 2]);
+      expect(created.get(Sink).flushes.every((f) => f.ctx.reason === 'interval')).toBe(true);
+    });
+
+    it('flushes at bootstrap a batch that is already overdue', async () => {
+      const created = await create({ imports: [DataBufferModule.forFeature({ name: 'events', interval: 1_000 })], providers: [Sink, EventsHandler] });
+      const buffer = created.get<DataBuffer<Item>>(getBufferToken('events'));
+
+      buffer.insertMany([{ id: 1 }, { id: 2 }]);
+      await jest.advanceTimersByTimeAsync(5_000);
+      expect(created.get(Sink).flushes).toHaveLength(0);
+
+      await created.init();
+      await jest.advanceTimersByTimeAsync(0);
+
+      expect(created.get(Sink).ids()).toEqual([[1, 2]]);
+    });
+
+    it('flushes at bootstrap a batch that reached maxSize before it', async () => {
+      const created = await create({ imports: [DataBufferModule.forFeature({ name: 'events', maxSize: 2 })], providers: [Sink, EventsHandler] });
+      const buffer = created.get<DataBuffer<Item>>(getBufferToken('events'));
+
+      buffer.insertMany([{ id: 1 }, { id: 2 }, { id: 3 }]);
+      await created.init();
+      await jest.advanceTimersByTimeAsync(0);
+
+      expect(created.get(Sink).ids()).toEqual([[1, 2]]);
+      expect(created.get(Sink).flushes[0].ctx.reason).toBe('size');
+    });
+  });
+
+  describe('shutdown through app.close()', () => {
+    it('delivers every pending item with reason "shutdown"', async () => {
+      const { buffer, sink } = await startEvents({ partitions: 2 });
+
+      buffer.insertMany([{ id: 1 }, { id: 2 }, { id: 3 }]);
+      buffer.insert({ id: 4 }, 'a');
+      buffer.insert({ id: 5 }, 7);
+      await close();
+
+      expect(sink.delivered()).toEqual([1, 2, 3, 4, 5]);
+      expect(sink.flushes.every((f) => f.ctx.reason === 'shutdown')).toBe(true);
+      expect(sink.failures).toEqual([]);
+      expect(buffer.stats()).toMatchObject({ pending: 0, inFlight: 0, flushed: 5 });
+    });
+
+    it('lets batches already sealed keep their reason, and waits for the one in flight', async () => {
+      const { buffer, sink } = await startEvents({ maxSize: 2 });
+      const gate = deferred();
+      sink.onFlush = (items) => (items[0].id === 1 ? gate.promise : undefined);
+
+      buffer.insertMany([{ id: 1 }, { id: 2 }]); // sealed by size, hangs in the handler
+      buffer.insertMany([{ id: 3 }, { id: 4 }]); // sealed by size, queued behind it
+      buffer.insert({ id: 5 }); // open
+      await jest.advanceTimersByTimeAsync(0);
+
+      let closed = false;
+      const closing = close().then(() => (closed = true));
+      await jest.advanceTimersByTimeAsync(100);
+      expect(closed).toBe(false);
+
+      gate.resolve();
+      await closing;
+
+      expect(sink.flushes.map((f) => [f.items.map((i) => i.id), f.ctx.reason])).toEqual([
+        [[1, 2], 'size'],
+        [[3, 4], 'size'],
+        [[5], 'shutdown'],
+      ]);
+    });
+
+    it('waits for retries of a batch at shutdown', async () => {
+      const { buffer, sink } = await startEvents({ retries: 2, retryDelay: 1_000 });
+      sink.onFlush = (_items, ctx) => {
+        if (ctx.attempt < 3) throw new Error('transient');
+      };
+
+      buffer.insert({ id: 1 });
+      let closed = false;
+      const closing = close().then(() => (closed = true));
+      await jest.advanceTimersByTimeAsync(1_999);
+      expect(closed).toBe(false);
+      await jest.advanceTimersByTimeAsync(1);
+      await closing;
+
+      expect(sink.flushes.map((f) => f.ctx.attempt)).toEqual([1, 2, 3]);
+      expect(sink.failures).toEqual([]);
+    });
+
+    it('refuses inserts, commits and flushes once closed', async () => {
+      const { buffer } = await startEvents();
+      buffer.insert({ id: 1 });
+      await close();
+
+      expect(() => buffer.insert({ id: 2 })).toThrow(BufferClosedError);
+      expect(() => buffer.insert({ id: 2 }, 'k')).toThrow(BufferClosedError);
+      expect(() => buffer.insertMany([{ id: 3 }])).toThrow(BufferClosedError);
+      await expect(buffer.commit({ id: 4 })).rejects.toThrow(BufferClosedError);
+      await expect(buffer.flush()).resolves.toEqual({ batches: 0, items: 0, failed: 0 });
+      await expect(buffer.flush('k')).resolves.toEqual({ batches: 0, items: 0, failed: 0 });
+      expect(buffer.stats()).toMatchObject({ inserted: 1, flushed: 1, pending: 0 });
+    });
+
+    it('refuses inserts as soon as shutdown has begun', async () => {
+      const { buffer, sink } = await startEvents();
+      const gate = deferred();
+      sink.onFlush = () => gate.promise;
+      buffer.insert({ id: 1 });
+
+      const closing = close();
+      await jest.advanceTimersByTimeAsync(0);
+      expect(sink.flushes).toHaveLength(1);
+      expect(() => buffer.insert({ id: 2 })).toThrow(BufferClosedError);
+
+      gate.resolve();
+      await closing;
+    });
+
+    it('hands a hung flush and the batches behind it to @OnFlushError with ShutdownTimeoutError after shutdownTimeout', async () => {
+      const { buffer, sink } = await startEvents(
+        { maxSize: 2, partitions: 1 },
+        { imports: [DataBufferModule.forRoot({ shutdownTimeout: 5_000 })] },
+      );
+      sink.onFlush = (items) => (items[0].id === 1 ? new Promise(() => undefined) : undefined); // never settles
+      buffer.insertMany([{ id: 1 }, { id: 2 }]); // in flight, hung
+      buffer.insertMany([{ id: 3 }, { id: 4 }]); // sealed, queued
+      const committed = buffer.commit({ id: 5 }); // open until shutdown
+      const commitOutcome = committed.then(() => 'resolved', (error: unknown) => error);
+      await jest.advanceTimersByTimeAsync(0);
+      const t0 = Date.now();
+
+      let closed = false;
+      const closing = close().then(() => (closed = true));
+      await jest.advanceTimersByTimeAsync(4_999);
+      expect(sink.failures).toHaveLength(0);
+      expect(closed).toBe(false);
+
+      await jest.advanceTimersByTimeAsync(1);
+      await closing;
+
+      expect(sink.failures.map((f) => f.items.map((i) => i.id)).flat().sort()).toEqual([1, 2, 3, 4, 5]);
+      for (const failure of sink.failures) {
+        expect(failure.error).toBeInstanceOf(ShutdownTimeoutError);
+        expect((failure.error as ShutdownTimeoutError).buffer).toBe('events');
+        expect(failure.at - t0).toBe(5_000);
+      }
+      expect(sink.flushes[0].ctx.signal.aborted).toBe(true);
+      const commitError = await commitOutcome;
+      expect(commitError).toBeInstanceOf(FlushFailedError);
+      expect((commitError as FlushFailedError).cause).toBeInstanceOf(ShutdownTimeoutError);
+      expect(buffer.stats()).toMatchObject({ failed: 5, pending: 0, inFlight: 0 });
+      expect(buffer.stats().inserted).toBe(5);
+    });
+
+    it('uses a 15000 ms shutdown budget by default', async () => {
+      const { buffer, sink } = await startEvents();
+      sink.onFlush = () => new Promise(() => undefined);
+      buffer.insert({ id: 1 });
+
+      const closing = close();
+      await jest.advanceTimersByTimeAsync(14_999);
+      expect(sink.failures).toHaveLength(0);
+      await jest.advanceTimersByTimeAsync(1);
+      await closing;
+
+      expect(sink.failures).toHaveLength(1);
+      expect(sink.failures[0].error).toBeInstanceOf(ShutdownTimeoutError);
+    });
+
+    it('logs the items lost at shutdown when there is no @OnFlushError', async () => {
+      @BufferHandler('audit')
+      class HungAuditHandler {
+        @OnFlush()
+        save() {
+          return new Promise(() => undefined);
+        }
+      }
+      await start({
+        imports: [DataBufferModule.forRoot({ shutdownTimeout: 1_000 }), DataBufferModule.forFeature({ name: 'audit' })],
+        providers: [HungAuditHandler],
+      });
+      app!.get<DataBuffer<Item>>(getBufferToken('audit')).insertMany([{ id: 1 }, { id: 2 }, { id: 3 }]);
+
+      const closing = close();
+      await jest.advanceTimersByTimeAsync(1_000);
+      await closing;
+
+      const errors = logs.errors();
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toContain('audit');
+      expect(errors[0]).toMatch(/\b3\b/);
+    });
+
+    it.each([
+      ['before', (imports: ModuleMetadata['imports']) => [ScheduleModule.forRoot(), ...imports!]],
+      ['after', (imports: ModuleMetadata['imports']) => [...imports!, ScheduleModule.forRoot()]],
+    ])('still flushes everything when the app imports ScheduleModule.forRoot() (%s the buffers), whose shutdown clears the timers first', async (_order, importsWith) => {
+      await start({
+        imports: importsWith([DataBufferModule.forFeature({ name: 'events', interval: 1_000, partitions: 2 })]),
+        providers: [Sink, EventsHandler, AppJobs],
+      });
+      const buffer = app!.get<DataBuffer<Item>>(getBufferToken('events'));
+      const sink = app!.get(Sink);
+      const registry = app!.get(SchedulerRegistry);
+
+      buffer.insertMany([{ id: 1 }, { id: 2 }]);
+      buffer.insert({ id: 3 }, 'k');
+      await jest.advanceTimersByTimeAsync(1_000);
+      buffer.insertMany([{ id: 4 }, { id: 5 }]);
+      buffer.insert({ id: 6 }, 'k');
+
+      await expect(close()).resolves.toBeUndefined();
+
+      expect(sink.delivered()).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(sink.flushes.filter((f) => f.items.some((i) => i.id >= 4)).every((f) => f.ctx.reason === 'shutdown')).toBe(true);
+      expect(logs.errors()).toEqual([]);
+      expect(laneTimers(registry)).toEqual([]);
+      expect(jest.getTimerCount()).toBe(0);
+    });
+  });
+});
