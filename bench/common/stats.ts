@@ -36,3 +36,12 @@ export function fmtPct(part: number, whole: number): string {
   const pct = (100 * part) / whole;
   return pct === 100 ? '100%' : `${pct.toFixed(pct > 99 ? 2 : 1)}%`;
 }
+
+/** Median of the per-round ratios a[i] / b[i] (runs of one round are adjacent in time). */
+export function pairedRatio(a: readonly number[] | undefined, b: readonly number[] | undefined): number {
+  if (!a || !b) return NaN;
+  const n = Math.min(a.length, b.length);
+  const ratios: number[] = [];
+  for (let i = 0; i < n; i++) ratios.push(a[i] / b[i]);
+  return median(ratios);
+}

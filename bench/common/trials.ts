@@ -22,6 +22,9 @@ export async function interleaved<M>(
   trials: number,
   log: (line: string) => void = () => undefined,
 ): Promise<Map<string, M[]>> {
+  // BENCH_FILTER=<regex> keeps only matching contenders (e.g. for profiling one of them)
+  const filter = process.env.BENCH_FILTER ? new RegExp(process.env.BENCH_FILTER) : null;
+  if (filter) contenders = contenders.filter((c) => filter.test(c.name));
   const results = new Map<string, M[]>(contenders.map((c) => [c.name, []]));
   for (let round = 0; round < warmup; round++) {
     for (const c of contenders) {

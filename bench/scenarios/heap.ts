@@ -77,8 +77,8 @@ export async function run(config: BenchConfig, log: (line: string) => void): Pro
   const results = await interleaved(contenders, config.warmup, config.trials, log);
   const summary = new Map<string, { median: number; min: number; max: number }>();
   for (const [name, values] of results) summary.set(name, { median: median(values), min: min(values), max: max(values) });
-  const bare = summary.get('bare array')!;
-  const objects = summary.get('objects alone (preallocated array subtracted)')!;
+  const bare = summary.get('bare array') ?? { median: NaN };
+  const objects = summary.get('objects alone (preallocated array subtracted)') ?? { median: NaN };
   const rows = [...summary].map(([name, s]) => [
     name,
     s.median.toFixed(1),

@@ -4,12 +4,13 @@
  * from the first insert until every item has reached the handler. Every contender: batch size
  * 512, interval 5000 ms, a limit of 100 000 items held, the same no-op async handler.
  */
-import { Item, makeItems } from '../common/item';
+import { Item, makeItem } from '../common/item';
 import { createBuffer, libraryAvailable, libraryError, type BenchBuffer } from '../common/library';
 import type { ScenarioResult, TargetResult } from '../common/result';
 import { Sink, isBufferFull, yieldToLoop } from '../common/sink';
-import { fmtInt, fmtPct, fmtRate, fmtRatio, max, median, min } from '../common/stats';
+import { fmtInt, fmtPct, fmtRate, fmtRatio, max, median, min, pairedRatio } from '../common/stats';
 import { interleaved, type Contender } from '../common/trials';
+import * as profiler from '../common/profiler';
 import type { BenchConfig } from '../common/config';
 import { BareArrayBatcher } from '../baselines/bare-array';
 import { createLogProcessor, createSpanProcessor, type LogProcessor, type SpanProcessor } from '../baselines/otel';
@@ -34,15 +35,15 @@ function measure(t0: number, offered: number, sink: Sink, rejected: number): Mea
 
 // One driver per contender (separate functions, so each call site stays monomorphic).
 
-async function driveBuffer(buffer: BenchBuffer<Item>, items: Item[], sink: Sink): Promise<Measure> {
+async function driveBuffer(buffer: BenchBuffer<Item>, n: number, sink: Sink): Promise<Measure> {
   let rejected = 0;
-  const n = items.length;
+  await profiler.begin();
   const t0 = performance.now();
   for (let i = 0; i < n; ) {
     const end = Math.min(i + YIELD_EVERY, n);
     for (; i < end; i++) {
       try {
-        buffer.insert(items[i]);
+        buffer.insert(makeItem(i));
       } catch (err) {
         if (!isBufferFull(err)) throw err;
         rejected++;
@@ -51,18 +52,20 @@ async function driveBuffer(buffer: BenchBuffer<Item>, items: Item[], sink: Sink)
     await yieldToLoop();
   }
   await buffer.flush();
-  return measure(t0, n, sink, rejected);
+  const m = measure(t0, n, sink, rejected);
+  await profiler.end('unkeyed-databuffer');
+  return m;
 }
 
-async function driveBare(bare: BareArrayBatcher<Item>, items: Item[], sink: Sink): Promise<Measure> {
+async function driveBare(bare: BareArrayBatcher<Item>, n: number, sink: Sink): Promise<Measure> {
   let rejected = 0;
-  const n = items.length;
+  await profiler.begin();
   const t0 = performance.now();
   for (let i = 0; i < n; ) {
     const end = Math.min(i + YIELD_EVERY, n);
     for (; i < end; i++) {
       try {
-        bare.insert(items[i]);
+        bare.insert(makeItem(i));
       } catch (err) {
         if (!isBufferFull(err)) throw err;
         rejected++;
@@ -71,31 +74,37 @@ async function driveBare(bare: BareArrayBatcher<Item>, items: Item[], sink: Sink
     await yieldToLoop();
   }
   await bare.flush();
-  return measure(t0, n, sink, rejected);
+  const m = measure(t0, n, sink, rejected);
+  await profiler.end('unkeyed-bare-array');
+  return m;
 }
 
-async function driveOtelLog(processor: LogProcessor, items: Item[], sink: Sink): Promise<Measure> {
-  const n = items.length;
+async function driveOtelLog(processor: LogProcessor, n: number, sink: Sink): Promise<Measure> {
+  await profiler.begin();
   const t0 = performance.now();
   for (let i = 0; i < n; ) {
     const end = Math.min(i + YIELD_EVERY, n);
-    for (; i < end; i++) processor.onEmit(items[i] as never);
+    for (; i < end; i++) processor.onEmit(makeItem(i) as never);
     await yieldToLoop();
   }
   await processor.forceFlush();
-  return measure(t0, n, sink, 0);
+  const m = measure(t0, n, sink, 0);
+  await profiler.end('unkeyed-otel-log');
+  return m;
 }
 
-async function driveOtelSpan(processor: SpanProcessor, items: Item[], sink: Sink): Promise<Measure> {
-  const n = items.length;
+async function driveOtelSpan(processor: SpanProcessor, n: number, sink: Sink): Promise<Measure> {
+  await profiler.begin();
   const t0 = performance.now();
   for (let i = 0; i < n; ) {
     const end = Math.min(i + YIELD_EVERY, n);
-    for (; i < end; i++) processor.onEnd(items[i] as never);
+    for (; i < end; i++) processor.onEnd(makeItem(i) as never);
     await yieldToLoop();
   }
   await processor.forceFlush();
-  return measure(t0, n, sink, 0);
+  const m = measure(t0, n, sink, 0);
+  await profiler.end('unkeyed-otel-span');
+  return m;
 }
 
 const OTEL = { maxExportBatchSize: BATCH, scheduledDelayMillis: INTERVAL, maxQueueSize: LIMIT, exportTimeoutMillis: 30_000 };
@@ -109,13 +118,12 @@ export async function run(config: BenchConfig, log: (line: string) => void): Pro
       contenders.push({
         name: `DataBuffer (partitions ${partitions})`,
         run: async () => {
-          const items = makeItems(n);
           const sink = new Sink();
           const buffer = createBuffer<Item>(
             { partitions, maxSize: BATCH, interval: INTERVAL, capacity: LIMIT, overflow: 'reject' },
             { onFlush: sink.handle },
           );
-          const m = await driveBuffer(buffer, items, sink);
+          const m = await driveBuffer(buffer, n, sink);
           await buffer.close(5000);
           return m;
         },
@@ -128,19 +136,17 @@ export async function run(config: BenchConfig, log: (line: string) => void): Pro
     {
       name: 'bare array',
       run: async () => {
-        const items = makeItems(n);
         const sink = new Sink();
         const bare = new BareArrayBatcher<Item>(BATCH, INTERVAL, LIMIT, sink.handle);
-        return driveBare(bare, items, sink);
+        return driveBare(bare, n, sink);
       },
     },
     {
       name: 'OTel BatchLogRecordProcessor',
       run: async () => {
-        const items = makeItems(n);
         const sink = new Sink();
         const processor = createLogProcessor(OTEL, sink.handle);
-        const m = await driveOtelLog(processor, items, sink);
+        const m = await driveOtelLog(processor, n, sink);
         await processor.shutdown();
         return m;
       },
@@ -148,10 +154,9 @@ export async function run(config: BenchConfig, log: (line: string) => void): Pro
     {
       name: 'OTel BatchSpanProcessor',
       run: async () => {
-        const items = makeItems(n);
         const sink = new Sink();
         const processor = createSpanProcessor(OTEL, sink.handle);
-        const m = await driveOtelSpan(processor, items, sink);
+        const m = await driveOtelSpan(processor, n, sink);
         await processor.shutdown();
         return m;
       },
@@ -171,8 +176,10 @@ export async function run(config: BenchConfig, log: (line: string) => void): Pro
       rejected: ms.reduce((s, m) => s + m.rejected, 0),
     });
   }
-  const bare = summary.get('bare array')!;
-  const otelLog = summary.get('OTel BatchLogRecordProcessor')!;
+  const nan = { median: NaN };
+  const bare = summary.get('bare array') ?? nan;
+  const otelLog = summary.get('OTel BatchLogRecordProcessor') ?? nan;
+  const rates = (name: string): number[] | undefined => results.get(name)?.map((m) => m.rate);
   const rows = [...summary].map(([name, s]) => [
     name,
     fmtRate(s.median),
@@ -184,16 +191,19 @@ export async function run(config: BenchConfig, log: (line: string) => void): Pro
 
   const targets: TargetResult[] = [];
   for (const partitions of [1, 4]) {
-    const s = summary.get(`DataBuffer (partitions ${partitions})`);
+    const name = `DataBuffer (partitions ${partitions})`;
+    const s = summary.get(name);
     const full = s ? s.delivered === s.offered : false;
     targets.push({
       target: `1. unkeyed insert, partitions ${partitions}: ≥ 0.7× bare array`,
-      measured: s ? fmtRatio(s.median / bare.median) : 'n/a',
+      measured: s ? `${fmtRatio(s.median / bare.median)} (per-round ${fmtRatio(pairedRatio(rates(name), rates('bare array')))})` : 'n/a',
       met: s ? s.median / bare.median >= 0.7 && full : null,
     });
     targets.push({
       target: `1. unkeyed insert, partitions ${partitions}: ≥ 1.0× OTel BatchLogRecordProcessor, delivering 100%`,
-      measured: s ? `${fmtRatio(s.median / otelLog.median)}, ${fmtPct(s.delivered, s.offered)} delivered` : 'n/a',
+      measured: s
+        ? `${fmtRatio(s.median / otelLog.median)} (per-round ${fmtRatio(pairedRatio(rates(name), rates('OTel BatchLogRecordProcessor')))}), ${fmtPct(s.delivered, s.offered)} delivered`
+        : 'n/a',
       met: s ? s.median >= otelLog.median && full : null,
     });
   }
