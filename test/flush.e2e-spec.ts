@@ -158,6 +158,46 @@ describe('flushing through Nest handlers', () => {
       expect(sink.ids('events')).toEqual([[1]]);
       expect(sink.ids('audit')).toEqual([[2]]);
     });
+    it('discovers handlers registered with useClass and useFactory, and does not count a useExisting alias twice', async () => {
+      @BufferHandler('audit')
+      class FactoryAuditHandler extends AuditHandler {}
+      await start({
+        imports: [DataBufferModule.forFeature([{ name: 'events' }, { name: 'audit' }])],
+        providers: [
+          Sink,
+          { provide: 'EVENTS_HANDLER', useClass: EventsHandler },
+          { provide: 'EVENTS_HANDLER_ALIAS', useExisting: 'EVENTS_HANDLER' },
+          { provide: 'AUDIT_HANDLER', useFactory: (sink: Sink) => new FactoryAuditHandler(sink), inject: [Sink] },
+        ],
+      });
+      const sink = app!.get(Sink);
+
+      app!.get<DataBuffer<Item>>(getBufferToken('events')).insert({ id: 1 });
+      app!.get<DataBuffer<Item>>(getBufferToken('audit')).insert({ id: 2 });
+      await app!.get<DataBuffer<Item>>(getBufferToken('events')).flush();
+      await app!.get<DataBuffer<Item>>(getBufferToken('audit')).flush();
+
+      expect(sink.ids('events')).toEqual([[1]]);
+      expect(sink.ids('audit')).toEqual([[2]]);
+    });
+
+    it('finds @OnFlush and @OnFlushError methods inherited from a base class', async () => {
+      @BufferHandler('events')
+      class DerivedEventsHandler extends EventsHandler {}
+      await start({ imports: [DataBufferModule.forFeature({ name: 'events', retries: 0 })], providers: [Sink, DerivedEventsHandler] });
+      const buffer = app!.get<DataBuffer<Item>>(getBufferToken('events'));
+      const sink = app!.get(Sink);
+      sink.onFlush = (_items, ctx) => {
+        if (ctx.key === 'bad') throw new Error('boom');
+      };
+
+      buffer.insert({ id: 1 });
+      buffer.insert({ id: 2 }, 'bad');
+      await buffer.flush();
+
+      expect(sink.ids()).toEqual([[1], [2]]);
+      expect(sink.failures.map((f) => f.items)).toEqual([[{ id: 2 }]]);
+    });
   });
 
   describe('flush context', () => {
@@ -221,7 +261,9 @@ describe('flushing through Nest handlers', () => {
       buffer.insert({ id: 4 }, 1);
       buffer.insert({ id: 5 }, '1');
       buffer.insert({ id: 6 }, 'a');
-      expect(buffer.stats().keys).toBe(4);
+      buffer.insert({ id: 7 }, 0);
+      buffer.insert({ id: 8 }, '');
+      expect(buffer.stats().keys).toBe(6);
       await buffer.flush();
 
       const byKey = new Map(sink.flushes.map((f) => [f.ctx.key, f.items.map((i) => i.id)]));
@@ -231,6 +273,8 @@ describe('flushing through Nest handlers', () => {
           ['b', [2]],
           [1, [4]],
           ['1', [5]],
+          [0, [7]],
+          ['', [8]],
         ]),
       );
       expect(buffer.stats().keys).toBe(0);

@@ -184,16 +184,21 @@ describe('lifecycle: timers, bootstrap and shutdown', () => {
 
       buffer.insert({ id: 1 });
       buffer.insert({ id: 2 }, 'k');
+      let committed = false;
+      const commit = buffer.commit({ id: 3 }).then(() => (committed = true));
       await jest.advanceTimersByTimeAsync(600); // the batches' clocks started at insert
       expect(created.get(Sink).flushes).toHaveLength(0);
 
       await created.init();
       await jest.advanceTimersByTimeAsync(399);
       expect(created.get(Sink).flushes).toHaveLength(0);
+      expect(committed).toBe(false);
       await jest.advanceTimersByTimeAsync(1);
 
-      expect(created.get(Sink).delivered()).toEqual([1, 2]);
+      expect(created.get(Sink).delivered()).toEqual([1, 2, 3]);
       expect(created.get(Sink).flushes.every((f) => f.ctx.reason === 'interval')).toBe(true);
+      await commit;
+      expect(committed).toBe(true);
     });
 
     it('flushes at bootstrap a batch that is already overdue', async () => {
@@ -308,6 +313,25 @@ describe('lifecycle: timers, bootstrap and shutdown', () => {
 
       gate.resolve();
       await closing;
+    });
+
+    it('rejects a commit() still waiting for room with BufferClosedError when shutdown begins', async () => {
+      const { buffer, sink } = await startEvents({ capacity: 2 });
+      const gate = deferred();
+      sink.onFlush = () => gate.promise;
+      buffer.insertMany([{ id: 1 }, { id: 2 }]);
+      void buffer.flush(); // both in flight, hung: the buffer is full
+      await jest.advanceTimersByTimeAsync(0);
+
+      const waiting = buffer.commit({ id: 3 }).then(() => 'resolved', (error: unknown) => error);
+      await jest.advanceTimersByTimeAsync(100);
+      const closing = close();
+      await jest.advanceTimersByTimeAsync(0);
+
+      expect(await waiting).toBeInstanceOf(BufferClosedError);
+      gate.resolve();
+      await closing;
+      expect(sink.delivered()).toEqual([1, 2]);
     });
 
     it('hands a hung flush and the batches behind it to @OnFlushError with ShutdownTimeoutError after shutdownTimeout', async () => {
