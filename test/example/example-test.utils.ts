@@ -1,12 +1,4 @@
-// See pglite-environment.js: the specs that use PGlite run in an environment that loads it
-// outside Jest's module sandbox; hand that instance to every `import ... from '@electric-sql/pglite'`.
-jest.mock('@electric-sql/pglite', () => {
-  const native = (globalThis as { __NATIVE_PGLITE__?: unknown }).__NATIVE_PGLITE__;
-  if (!native) throw new Error('this spec needs the docblock @jest-environment ./test/example/pglite-environment.js');
-  return native;
-});
-
-import { randomBytes } from 'node:crypto';
+import './native-pglite';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,17 +9,13 @@ import { loadConfig, type ExampleConfig } from '../../apps/example/src/config/ex
 import { configureApp } from '../../apps/example/src/configure-app';
 import type { Database } from '../../apps/example/src/database/database';
 import { openDatabase } from '../../apps/example/src/database/database.providers';
+import { uniqueSchema } from './test.utils';
 
 /** A database the e2e suites run against: embedded PGlite always, PostgreSQL when TEST_DATABASE_URL is set. */
 export interface DatabaseTarget {
   name: string;
   /** Config keys that select this database. */
   config(): Pick<ExampleConfig, 'databaseUrl' | 'databaseSchema' | 'pgliteDir'>;
-}
-
-/** A schema name no other run uses, so runs against one PostgreSQL never see each other's rows. */
-export function uniqueSchema(prefix: string): string {
-  return `${prefix}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
 }
 
 export function databaseTargets(): DatabaseTarget[] {
@@ -110,22 +98,4 @@ export async function startApp(
       await rm(dataDir, { recursive: true, force: true });
     },
   };
-}
-
-/** Runs `task` for each item with at most `concurrency` at once. */
-export async function inParallel<T>(items: readonly T[], concurrency: number, task: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await task(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-}
-
-/** Polls `condition` every `everyMs` until it is true; fails after `timeoutMs`. */
-export async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000, everyMs = 20): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
 }

@@ -10,14 +10,8 @@ import type { EventRecord } from '../../apps/example/src/events/event-record.int
 import { EVENTS_BUFFER } from '../../apps/example/src/events/events.constants';
 import type { PageView } from '../../apps/example/src/page-views/page-view.interface';
 import { PAGE_VIEWS_BUFFER } from '../../apps/example/src/page-views/page-views.constants';
-import {
-  SuiteDatabase,
-  databaseTargets,
-  inParallel,
-  startApp,
-  waitFor,
-  type RunningApp,
-} from './example-test.utils';
+import { SuiteDatabase, databaseTargets, startApp, type RunningApp } from './example-test.utils';
+import { inParallel, waitFor } from './test.utils';
 
 describe.each(databaseTargets())('example app on $name (e2e)', (target) => {
   let suite: SuiteDatabase;
