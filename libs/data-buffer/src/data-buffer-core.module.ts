@@ -1,30 +1,27 @@
 import { Global, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { ScheduleModule } from '@nestjs/schedule';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { DataBufferMetadataAccessor } from './data-buffer-metadata.accessor';
 import { DataBufferExplorer } from './data-buffer.explorer';
 import { DataBufferOrchestrator } from './data-buffer.orchestrator';
 import { DataBufferRegistry } from './data-buffer.registry';
+import { DataBufferSchedulerRegistry } from './data-buffer-scheduler.registry';
 import { SchedulerRegistryAdapter } from './scheduler-registry.adapter';
-
-/**
- * `SchedulerRegistry` for apps that do not import `ScheduleModule` themselves. Its explorer
- * is told to register nothing, so an app's own `@Cron`/`@Interval`/`@Timeout` jobs are never
- * registered twice when the app imports `ScheduleModule.forRoot()` as well.
- */
-const SCHEDULE_FOR_BUFFERS = ScheduleModule.forRoot({ cronJobs: false, intervals: false, timeouts: false });
 
 /** The core every `forFeature` imports: registry, discovery of handlers, timers and lifecycle. */
 @Global()
 @Module({
-  imports: [DiscoveryModule, SCHEDULE_FOR_BUFFERS],
+  imports: [DiscoveryModule],
   providers: [
+    // Not ScheduleModule.forRoot(): a second ScheduleModule would mean a second registry and
+    // a second explorer. This registry defers to the app's own when the app has one.
+    { provide: SchedulerRegistry, useClass: DataBufferSchedulerRegistry },
     SchedulerRegistryAdapter,
     DataBufferRegistry,
     DataBufferMetadataAccessor,
     DataBufferExplorer,
     DataBufferOrchestrator,
   ],
-  exports: [DataBufferRegistry],
+  exports: [DataBufferRegistry, SchedulerRegistry],
 })
 export class DataBufferCoreModule {}

@@ -1,22 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import type { BufferScheduler, TimerHandle } from './engine';
 
 /**
- * Lane timers as named timeouts in `@nestjs/schedule`'s `SchedulerRegistry` (the one the
- * application resolves), at most one per lane; retry waits and timeouts stay plain timers.
+ * Lane timers as named timeouts in `@nestjs/schedule`'s `SchedulerRegistry` (the app's own
+ * when it imports `ScheduleModule`), at most one per lane; retry waits and timeouts stay plain timers.
  */
 @Injectable()
 export class SchedulerRegistryAdapter implements BufferScheduler {
-  private resolved: SchedulerRegistry | undefined;
-
-  constructor(private readonly moduleRef: ModuleRef) {}
-
-  private get registry(): SchedulerRegistry {
-    if (this.resolved === undefined) this.resolved = this.moduleRef.get(SchedulerRegistry, { strict: false }) as SchedulerRegistry;
-    return this.resolved;
-  }
+  constructor(private readonly registry: SchedulerRegistry) {}
 
   now(): number {
     return Date.now();
