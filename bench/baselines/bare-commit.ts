@@ -64,3 +64,71 @@ export class BarePromiseBatcher<T> {
     );
   }
 }
+
+/**
+ * A reference, not a target baseline: the same batcher, but every item of a batch shares one
+ * promise (created when the batch opens, settled after its handler call). It shows what the
+ * one-promise-per-batch design can reach in this driver, where each caller still attaches its
+ * own reaction to the promise it awaits.
+ */
+export class BareSharedPromiseBatcher<T> {
+  private batch: T[] = [];
+  private promise: Promise<void> | null = null;
+  private resolve: () => void = () => undefined;
+  private reject: (err: unknown) => void = () => undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private held = 0;
+
+  constructor(
+    private readonly maxSize: number,
+    private readonly interval: number,
+    private readonly limit: number,
+    private readonly handler: (items: T[]) => Promise<void>,
+  ) {}
+
+  commit(item: T): Promise<void> {
+    if (this.held >= this.limit) return Promise.reject(new BareBufferFullError('bare batcher full'));
+    this.held++;
+    let promise = this.promise;
+    if (promise === null) {
+      promise = this.promise = new Promise<void>((resolve, reject) => {
+        this.resolve = resolve;
+        this.reject = reject;
+      });
+      if (this.timer === undefined) {
+        this.timer = setTimeout(this.onTimer, this.interval);
+        this.timer.unref();
+      }
+    }
+    this.batch.push(item);
+    if (this.batch.length >= this.maxSize) this.seal();
+    return promise;
+  }
+
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    if (this.batch.length > 0) this.seal();
+  };
+
+  private seal(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    const items = this.batch;
+    const resolve = this.resolve;
+    const reject = this.reject;
+    this.batch = [];
+    this.promise = null;
+    this.handler(items).then(
+      () => {
+        this.held -= items.length;
+        resolve();
+      },
+      (err) => {
+        this.held -= items.length;
+        reject(err);
+      },
+    );
+  }
+}

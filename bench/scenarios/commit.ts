@@ -12,7 +12,7 @@ import { fmtInt, fmtPct, fmtRate, fmtRatio, max, median, min, pairedRatio } from
 import { interleaved, type Contender } from '../common/trials';
 import * as profiler from '../common/profiler';
 import type { BenchConfig } from '../common/config';
-import { BarePromiseBatcher } from '../baselines/bare-commit';
+import { BarePromiseBatcher, BareSharedPromiseBatcher } from '../baselines/bare-commit';
 
 const BATCH = 512;
 const PARTITIONS = 4;
@@ -64,6 +64,24 @@ async function driveBare(bare: BarePromiseBatcher<Item>, n: number, sink: Sink):
   return { ms: Math.round(ms * 10) / 10, rate: Math.round((n / ms) * 1000), offered: n, delivered: sink.delivered, resolved };
 }
 
+async function driveShared(bare: BareSharedPromiseBatcher<Item>, n: number, sink: Sink): Promise<Measure> {
+  let resolved = 0;
+  await profiler.begin();
+  const t0 = performance.now();
+  const window: Promise<void>[] = new Array(WINDOW);
+  for (let i = 0; i < n; ) {
+    const end = Math.min(i + WINDOW, n);
+    let w = 0;
+    for (; i < end; i++) window[w++] = bare.commit(makeItem(i));
+    if (w < WINDOW) window.length = w;
+    await Promise.all(window);
+    resolved += w;
+  }
+  const ms = performance.now() - t0;
+  await profiler.end('commit-bare-shared');
+  return { ms: Math.round(ms * 10) / 10, rate: Math.round((n / ms) * 1000), offered: n, delivered: sink.delivered, resolved };
+}
+
 export async function run(config: BenchConfig, log: (line: string) => void): Promise<ScenarioResult> {
   // a whole number of windows, so no trial ends waiting for the interval
   const n = Math.max(WINDOW, Math.floor(config.commitItems / WINDOW) * WINDOW);
@@ -91,6 +109,14 @@ export async function run(config: BenchConfig, log: (line: string) => void): Pro
       const sink = new Sink();
       const bare = new BarePromiseBatcher<Item>(BATCH, INTERVAL, LIMIT, sink.handle);
       return driveBare(bare, n, sink);
+    },
+  });
+  contenders.push({
+    name: 'reference: bare shared-promise batcher',
+    run: async () => {
+      const sink = new Sink();
+      const bare = new BareSharedPromiseBatcher<Item>(BATCH, INTERVAL, LIMIT, sink.handle);
+      return driveShared(bare, n, sink);
     },
   });
 
@@ -133,7 +159,8 @@ export async function run(config: BenchConfig, log: (line: string) => void): Pro
       `(partitions ${PARTITIONS} × batch size ${BATCH}: each window fills every batch), each window awaited ` +
       `with \`Promise.all\` before the next; at most ${fmtInt(LIMIT)} items held; no-op async handler; timed until the ` +
       `last promise resolved. The baseline allocates one promise per item and settles them after its batch's ` +
-      `handler resolved. ${config.warmup} warm-up + ${config.trials} interleaved trials per contender, median.`,
+      `handler resolved. The reference row is the same bare batcher with one promise shared by a batch's items: ` +
+      `what the shared-promise design can reach when every caller still awaits its own commit (not a target). ${config.warmup} warm-up + ${config.trials} interleaved trials per contender, median.`,
     columns: ['contender', 'items/s (median)', 'range', 'delivered', 'vs per-item promises'],
     rows,
     targets,
