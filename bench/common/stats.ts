@@ -27,8 +27,13 @@ export function fmtRate(value: number): string {
   return `${value.toFixed(0)} /s`;
 }
 
-export function fmtRatio(value: number): string {
-  return Number.isFinite(value) ? `${value.toFixed(2)}×` : 'n/a';
+export function fmtRatio(value: number, digits = 2): string {
+  return Number.isFinite(value) ? `${value.toFixed(digits)}×` : 'n/a';
+}
+
+/** A ratio as checked against a target: three decimals, so 0.698 does not print as 0.70. */
+export function fmtTarget(value: number): string {
+  return fmtRatio(value, 3);
 }
 
 export function fmtPct(part: number, whole: number): string {

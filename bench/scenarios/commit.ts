@@ -8,7 +8,7 @@ import { Item, makeItem } from '../common/item';
 import { createBuffer, libraryAvailable, libraryError, type BenchBuffer } from '../common/library';
 import type { ScenarioResult, TargetResult } from '../common/result';
 import { Sink } from '../common/sink';
-import { fmtInt, fmtPct, fmtRate, fmtRatio, max, median, min, pairedRatio } from '../common/stats';
+import { fmtInt, fmtPct, fmtRate, fmtRatio, fmtTarget, max, median, min, pairedRatio } from '../common/stats';
 import { interleaved, type Contender } from '../common/trials';
 import * as profiler from '../common/profiler';
 import type { BenchConfig } from '../common/config';
@@ -146,7 +146,7 @@ export async function run(config: BenchConfig, log: (line: string) => void): Pro
     {
       target: '3. commit() ≥ 1.5× the per-item-promise baseline',
       measured: lib
-        ? `${fmtRatio(lib.median / bare.median)} (per-round ${fmtRatio(pairedRatio(rates(`DataBuffer.commit (partitions ${PARTITIONS})`), rates('bare per-item-promise batcher')))}), ${fmtPct(lib.delivered, lib.offered)} delivered`
+        ? `${fmtTarget(lib.median / bare.median)} (per-round ${fmtTarget(pairedRatio(rates(`DataBuffer.commit (partitions ${PARTITIONS})`), rates('bare per-item-promise batcher')))}), ${fmtPct(lib.delivered, lib.offered)} delivered`
         : 'n/a',
       met: lib ? lib.median / bare.median >= 1.5 && lib.delivered === lib.offered && lib.resolved === lib.offered : null,
     },

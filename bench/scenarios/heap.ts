@@ -10,7 +10,7 @@ import { Item, makeItem } from '../common/item';
 import { createBuffer, libraryAvailable, libraryError } from '../common/library';
 import type { ScenarioResult, TargetResult } from '../common/result';
 import { Sink } from '../common/sink';
-import { fmtInt, fmtRatio, max, median, min } from '../common/stats';
+import { fmtInt, fmtRatio, fmtTarget, max, median, min } from '../common/stats';
 import { fullGc, interleaved, type Contender } from '../common/trials';
 import type { BenchConfig } from '../common/config';
 
@@ -91,7 +91,7 @@ export async function run(config: BenchConfig, log: (line: string) => void): Pro
     const s = summary.get(`DataBuffer (partitions ${partitions})`);
     targets.push({
       target: `5. heap per pending item, partitions ${partitions}: ≤ 1.5× bare array`,
-      measured: s ? `${fmtRatio(s.median / bare.median)} (${s.median.toFixed(1)} vs ${bare.median.toFixed(1)} bytes)` : 'n/a',
+      measured: s ? `${fmtTarget(s.median / bare.median)} (${s.median.toFixed(1)} vs ${bare.median.toFixed(1)} bytes)` : 'n/a',
       met: s ? s.median / bare.median <= 1.5 : null,
     });
   }

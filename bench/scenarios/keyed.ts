@@ -9,7 +9,7 @@ import { Item, makeItem } from '../common/item';
 import { createBuffer, libraryAvailable, libraryError, type BenchBuffer } from '../common/library';
 import type { ScenarioResult, TargetResult } from '../common/result';
 import { Sink, isBufferFull, yieldToLoop } from '../common/sink';
-import { fmtInt, fmtPct, fmtRate, fmtRatio, max, median, min, pairedRatio } from '../common/stats';
+import { fmtInt, fmtPct, fmtRate, fmtRatio, fmtTarget, max, median, min, pairedRatio } from '../common/stats';
 import { interleaved, type Contender } from '../common/trials';
 import * as profiler from '../common/profiler';
 import type { BenchConfig } from '../common/config';
@@ -219,7 +219,7 @@ export async function run(config: BenchConfig, log: (line: string) => void): Pro
     const lib = summary.get(`DataBuffer (partitions ${PARTITIONS})`);
     targets.push({
       target: `2. keyed insert, ${fmtInt(keyCount)} keys: ≥ ${threshold}× bare Map`,
-      measured: lib ? `${fmtRatio(lib.median / bare.median)} (per-round ${fmtRatio(pairedRatio(rates(`DataBuffer (partitions ${PARTITIONS})`), rates('bare Map of arrays')))}; insert loop alone ${fmtRatio(lib.insertMedian / bare.insertMedian)}), ${fmtPct(lib.delivered, lib.offered)} delivered` : 'n/a',
+      measured: lib ? `${fmtTarget(lib.median / bare.median)} (per-round ${fmtTarget(pairedRatio(rates(`DataBuffer (partitions ${PARTITIONS})`), rates('bare Map of arrays')))}; insert loop alone ${fmtTarget(lib.insertMedian / bare.insertMedian)}), ${fmtPct(lib.delivered, lib.offered)} delivered` : 'n/a',
       met: lib ? lib.median / bare.median >= threshold && lib.delivered === lib.offered : null,
     });
     if (keyCount === 100_000) {

@@ -8,7 +8,7 @@ import { Item, makeItem } from '../common/item';
 import { createBuffer, libraryAvailable, libraryError, type BenchBuffer } from '../common/library';
 import type { ScenarioResult, TargetResult } from '../common/result';
 import { Sink, isBufferFull, yieldToLoop } from '../common/sink';
-import { fmtInt, fmtPct, fmtRate, fmtRatio, max, median, min, pairedRatio } from '../common/stats';
+import { fmtInt, fmtPct, fmtRate, fmtRatio, fmtTarget, max, median, min, pairedRatio } from '../common/stats';
 import { interleaved, type Contender } from '../common/trials';
 import * as profiler from '../common/profiler';
 import type { BenchConfig } from '../common/config';
@@ -196,13 +196,13 @@ export async function run(config: BenchConfig, log: (line: string) => void): Pro
     const full = s ? s.delivered === s.offered : false;
     targets.push({
       target: `1. unkeyed insert, partitions ${partitions}: ≥ 0.7× bare array`,
-      measured: s ? `${fmtRatio(s.median / bare.median)} (per-round ${fmtRatio(pairedRatio(rates(name), rates('bare array')))})` : 'n/a',
+      measured: s ? `${fmtTarget(s.median / bare.median)} (per-round ${fmtTarget(pairedRatio(rates(name), rates('bare array')))})` : 'n/a',
       met: s ? s.median / bare.median >= 0.7 && full : null,
     });
     targets.push({
       target: `1. unkeyed insert, partitions ${partitions}: ≥ 1.0× OTel BatchLogRecordProcessor, delivering 100%`,
       measured: s
-        ? `${fmtRatio(s.median / otelLog.median)} (per-round ${fmtRatio(pairedRatio(rates(name), rates('OTel BatchLogRecordProcessor')))}), ${fmtPct(s.delivered, s.offered)} delivered`
+        ? `${fmtTarget(s.median / otelLog.median)} (per-round ${fmtTarget(pairedRatio(rates(name), rates('OTel BatchLogRecordProcessor')))}), ${fmtPct(s.delivered, s.offered)} delivered`
         : 'n/a',
       met: s ? s.median >= otelLog.median && full : null,
     });
