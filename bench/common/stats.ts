@@ -50,3 +50,9 @@ export function pairedRatio(a: readonly number[] | undefined, b: readonly number
   for (let i = 0; i < n; i++) ratios.push(a[i] / b[i]);
   return median(ratios);
 }
+
+/** CPU time (user + system, all threads of this process) since `start`, in ms. */
+export function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(start);
+  return (d.user + d.system) / 1000;
+}

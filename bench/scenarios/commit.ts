@@ -8,7 +8,7 @@ import { Item, makeItem } from '../common/item';
 import { createBuffer, libraryAvailable, libraryError, type BenchBuffer } from '../common/library';
 import type { ScenarioResult, TargetResult } from '../common/result';
 import { Sink } from '../common/sink';
-import { fmtInt, fmtPct, fmtRate, fmtRatio, fmtTarget, max, median, min, pairedRatio } from '../common/stats';
+import { fmtInt, fmtPct, fmtRate, fmtRatio, fmtTarget, max, median, min, pairedRatio, cpuMsSince } from '../common/stats';
 import { interleaved, type Contender } from '../common/trials';
 import * as profiler from '../common/profiler';
 import type { BenchConfig } from '../common/config';
@@ -23,6 +23,8 @@ const LIMIT = 100_000;
 interface Measure {
   ms: number;
   rate: number;
+  /** items per second of this process's CPU time (user + system) */
+  cpuRate: number;
   offered: number;
   delivered: number;
   resolved: number;
@@ -31,6 +33,7 @@ interface Measure {
 async function driveBuffer(buffer: BenchBuffer<Item>, n: number, sink: Sink): Promise<Measure> {
   let resolved = 0;
   await profiler.begin();
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const window: Promise<void>[] = new Array(WINDOW);
   for (let i = 0; i < n; ) {
@@ -42,13 +45,15 @@ async function driveBuffer(buffer: BenchBuffer<Item>, n: number, sink: Sink): Pr
     resolved += w;
   }
   const ms = performance.now() - t0;
+  const cpu = cpuMsSince(c0);
   await profiler.end('commit-databuffer');
-  return { ms: Math.round(ms * 10) / 10, rate: Math.round((n / ms) * 1000), offered: n, delivered: sink.delivered, resolved };
+  return { ms: Math.round(ms * 10) / 10, rate: Math.round((n / ms) * 1000), cpuRate: Math.round((n / cpu) * 1000), offered: n, delivered: sink.delivered, resolved };
 }
 
 async function driveBare(bare: BarePromiseBatcher<Item>, n: number, sink: Sink): Promise<Measure> {
   let resolved = 0;
   await profiler.begin();
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const window: Promise<void>[] = new Array(WINDOW);
   for (let i = 0; i < n; ) {
@@ -60,13 +65,15 @@ async function driveBare(bare: BarePromiseBatcher<Item>, n: number, sink: Sink):
     resolved += w;
   }
   const ms = performance.now() - t0;
+  const cpu = cpuMsSince(c0);
   await profiler.end('commit-bare');
-  return { ms: Math.round(ms * 10) / 10, rate: Math.round((n / ms) * 1000), offered: n, delivered: sink.delivered, resolved };
+  return { ms: Math.round(ms * 10) / 10, rate: Math.round((n / ms) * 1000), cpuRate: Math.round((n / cpu) * 1000), offered: n, delivered: sink.delivered, resolved };
 }
 
 async function driveShared(bare: BareSharedPromiseBatcher<Item>, n: number, sink: Sink): Promise<Measure> {
   let resolved = 0;
   await profiler.begin();
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const window: Promise<void>[] = new Array(WINDOW);
   for (let i = 0; i < n; ) {
@@ -78,8 +85,9 @@ async function driveShared(bare: BareSharedPromiseBatcher<Item>, n: number, sink
     resolved += w;
   }
   const ms = performance.now() - t0;
+  const cpu = cpuMsSince(c0);
   await profiler.end('commit-bare-shared');
-  return { ms: Math.round(ms * 10) / 10, rate: Math.round((n / ms) * 1000), offered: n, delivered: sink.delivered, resolved };
+  return { ms: Math.round(ms * 10) / 10, rate: Math.round((n / ms) * 1000), cpuRate: Math.round((n / cpu) * 1000), offered: n, delivered: sink.delivered, resolved };
 }
 
 export async function run(config: BenchConfig, log: (line: string) => void): Promise<ScenarioResult> {
@@ -121,18 +129,22 @@ export async function run(config: BenchConfig, log: (line: string) => void): Pro
   });
 
   const results = await interleaved(contenders, config.warmup, config.trials, log);
-  const summary = new Map<string, { median: number; min: number; max: number; delivered: number; resolved: number; offered: number }>();
+  const summary = new Map<
+    string,
+    { median: number; min: number; max: number; cpuMedian: number; delivered: number; resolved: number; offered: number }
+  >();
   for (const [name, ms] of results) {
     summary.set(name, {
       median: median(ms.map((m) => m.rate)),
       min: min(ms.map((m) => m.rate)),
       max: max(ms.map((m) => m.rate)),
+      cpuMedian: median(ms.map((m) => m.cpuRate)),
       delivered: ms.reduce((s, m) => s + m.delivered, 0),
       resolved: ms.reduce((s, m) => s + m.resolved, 0),
       offered: ms.reduce((s, m) => s + m.offered, 0),
     });
   }
-  const bare = summary.get('bare per-item-promise batcher') ?? { median: NaN };
+  const bare = summary.get('bare per-item-promise batcher') ?? { median: NaN, cpuMedian: NaN };
   const rates = (name: string): number[] | undefined => results.get(name)?.map((m) => m.rate);
   const rows = [...summary].map(([name, s]) => [
     name,
@@ -140,13 +152,14 @@ export async function run(config: BenchConfig, log: (line: string) => void): Pro
     `${fmtRate(s.min)} – ${fmtRate(s.max)}`,
     fmtPct(s.delivered, s.offered),
     fmtRatio(s.median / bare.median),
+    fmtRatio(s.cpuMedian / bare.cpuMedian),
   ]);
   const lib = summary.get(`DataBuffer.commit (partitions ${PARTITIONS})`);
   const targets: TargetResult[] = [
     {
       target: '3. commit() ≥ 1.5× the per-item-promise baseline',
       measured: lib
-        ? `${fmtTarget(lib.median / bare.median)} (per-round ${fmtTarget(pairedRatio(rates(`DataBuffer.commit (partitions ${PARTITIONS})`), rates('bare per-item-promise batcher')))}), ${fmtPct(lib.delivered, lib.offered)} delivered`
+        ? `${fmtTarget(lib.median / bare.median)} (per-round ${fmtTarget(pairedRatio(rates(`DataBuffer.commit (partitions ${PARTITIONS})`), rates('bare per-item-promise batcher')))}; CPU time ${fmtTarget(lib.cpuMedian / bare.cpuMedian)}), ${fmtPct(lib.delivered, lib.offered)} delivered`
         : 'n/a',
       met: lib ? lib.median / bare.median >= 1.5 && lib.delivered === lib.offered && lib.resolved === lib.offered : null,
     },
@@ -161,7 +174,7 @@ export async function run(config: BenchConfig, log: (line: string) => void): Pro
       `last promise resolved. The baseline allocates one promise per item and settles them after its batch's ` +
       `handler resolved. The reference row is the same bare batcher with one promise shared by a batch's items: ` +
       `what the shared-promise design can reach when every caller still awaits its own commit (not a target). ${config.warmup} warm-up + ${config.trials} interleaved trials per contender, median.`,
-    columns: ['contender', 'items/s (median)', 'range', 'delivered', 'vs per-item promises'],
+    columns: ['contender', 'items/s (median)', 'range', 'delivered', 'vs per-item promises', 'CPU time: vs per-item promises'],
     rows,
     targets,
     notes: haveLib ? [] : [`DataBuffer not measured: ${libraryError()}`],

@@ -9,7 +9,7 @@ import { Item, makeItem } from '../common/item';
 import { createBuffer, libraryAvailable, libraryError, type BenchBuffer } from '../common/library';
 import type { ScenarioResult, TargetResult } from '../common/result';
 import { Sink, isBufferFull, yieldToLoop } from '../common/sink';
-import { fmtInt, fmtPct, fmtRate, fmtRatio, fmtTarget, max, median, min, pairedRatio } from '../common/stats';
+import { fmtInt, fmtPct, fmtRate, fmtRatio, fmtTarget, max, median, min, pairedRatio, cpuMsSince } from '../common/stats';
 import { interleaved, type Contender } from '../common/trials';
 import * as profiler from '../common/profiler';
 import type { BenchConfig } from '../common/config';
@@ -23,6 +23,8 @@ const PARTITIONS = 4;
 interface Measure {
   ms: number;
   rate: number;
+  /** items per second of this process's CPU time (user + system) */
+  cpuRate: number;
   /** rate of the insert loop alone (before the final flush) */
   insertRate: number;
   offered: number;
@@ -57,6 +59,7 @@ async function driveBuffer(
 ): Promise<Measure> {
   let rejected = 0;
   await profiler.begin();
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < n; ) {
     const end = Math.min(i + YIELD_EVERY, n);
@@ -79,10 +82,12 @@ async function driveBuffer(
   const keyCount = (buffer.stats() as { keys?: number }).keys;
   await buffer.flush();
   const ms = performance.now() - t0;
+  const cpu = cpuMsSince(c0);
   await profiler.end('keyed-databuffer-flush');
   return {
     ms: Math.round(ms * 10) / 10,
     rate: Math.round((n / ms) * 1000),
+    cpuRate: Math.round((n / cpu) * 1000),
     insertRate: Math.round((n / (t1 - t0)) * 1000),
     offered: n,
     delivered: sink.delivered,
@@ -101,6 +106,7 @@ async function driveBare(
 ): Promise<Measure> {
   let rejected = 0;
   await profiler.begin();
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < n; ) {
     const end = Math.min(i + YIELD_EVERY, n);
@@ -122,10 +128,12 @@ async function driveBare(
   const keyCount = bare.keys;
   await bare.flush();
   const ms = performance.now() - t0;
+  const cpu = cpuMsSince(c0);
   await profiler.end('keyed-bare-map-flush');
   return {
     ms: Math.round(ms * 10) / 10,
     rate: Math.round((n / ms) * 1000),
+    cpuRate: Math.round((n / cpu) * 1000),
     insertRate: Math.round((n / (t1 - t0)) * 1000),
     offered: n,
     delivered: sink.delivered,
@@ -136,6 +144,7 @@ async function driveBare(
 
 interface Summary {
   median: number;
+  cpuMedian: number;
   min: number;
   max: number;
   insertMedian: number;
@@ -192,6 +201,7 @@ export async function run(config: BenchConfig, log: (line: string) => void): Pro
       const timers = ms.map((m) => m.timers).filter((t): t is number => typeof t === 'number');
       summary.set(name, {
         median: median(ms.map((m) => m.rate)),
+        cpuMedian: median(ms.map((m) => m.cpuRate)),
         min: min(ms.map((m) => m.rate)),
         max: max(ms.map((m) => m.rate)),
         insertMedian: median(ms.map((m) => m.insertRate)),
@@ -202,7 +212,7 @@ export async function run(config: BenchConfig, log: (line: string) => void): Pro
         keys: ms[ms.length - 1]?.keys,
       });
     }
-    const bare = summary.get('bare Map of arrays') ?? { median: NaN, insertMedian: NaN };
+    const bare = summary.get('bare Map of arrays') ?? { median: NaN, insertMedian: NaN, cpuMedian: NaN };
     const rates = (name: string): number[] | undefined => results.get(name)?.map((m) => m.rate);
     for (const [name, s] of summary) {
       rows.push([
@@ -213,13 +223,14 @@ export async function run(config: BenchConfig, log: (line: string) => void): Pro
         fmtPct(s.delivered, s.offered),
         fmtRatio(s.median / bare.median),
         fmtRatio(s.insertMedian / bare.insertMedian),
+        fmtRatio(s.cpuMedian / bare.cpuMedian),
         s.timersMax === undefined ? '–' : String(s.timersMax),
       ]);
     }
     const lib = summary.get(`DataBuffer (partitions ${PARTITIONS})`);
     targets.push({
       target: `2. keyed insert, ${fmtInt(keyCount)} keys: ≥ ${threshold}× bare Map`,
-      measured: lib ? `${fmtTarget(lib.median / bare.median)} (per-round ${fmtTarget(pairedRatio(rates(`DataBuffer (partitions ${PARTITIONS})`), rates('bare Map of arrays')))}; insert loop alone ${fmtTarget(lib.insertMedian / bare.insertMedian)}), ${fmtPct(lib.delivered, lib.offered)} delivered` : 'n/a',
+      measured: lib ? `${fmtTarget(lib.median / bare.median)} (per-round ${fmtTarget(pairedRatio(rates(`DataBuffer (partitions ${PARTITIONS})`), rates('bare Map of arrays')))}; insert loop alone ${fmtTarget(lib.insertMedian / bare.insertMedian)}; CPU time ${fmtTarget(lib.cpuMedian / bare.cpuMedian)}), ${fmtPct(lib.delivered, lib.offered)} delivered` : 'n/a',
       met: lib ? lib.median / bare.median >= threshold && lib.delivered === lib.offered : null,
     });
     if (keyCount === 100_000) {
@@ -243,7 +254,7 @@ export async function run(config: BenchConfig, log: (line: string) => void): Pro
       `everything (with 100,000 keys that final flush hands over ~100,000 batches of ~${Math.round(n / 100_000)} items). ` +
       `"insert loop" is the rate of the insert loop alone. Timers: \`timerCount\` after the last insert. ` +
       `${config.warmup} warm-up + ${config.trials} interleaved trials per contender, median.`,
-    columns: ['contender', 'items/s (median)', 'range', 'insert loop items/s', 'delivered', 'vs bare Map', 'insert loop vs bare Map', 'live timers'],
+    columns: ['contender', 'items/s (median)', 'range', 'insert loop items/s', 'delivered', 'vs bare Map', 'insert loop vs bare Map', 'CPU time: vs bare Map', 'live timers'],
     rows,
     targets,
     notes: haveLib ? [] : [`DataBuffer not measured: ${libraryError()}`],

@@ -8,7 +8,7 @@ import { Item, makeItem } from '../common/item';
 import { createBuffer, libraryAvailable, libraryError, type BenchBuffer } from '../common/library';
 import type { ScenarioResult, TargetResult } from '../common/result';
 import { Sink, isBufferFull, yieldToLoop } from '../common/sink';
-import { fmtInt, fmtPct, fmtRate, fmtRatio, fmtTarget, max, median, min, pairedRatio } from '../common/stats';
+import { fmtInt, fmtPct, fmtRate, fmtRatio, fmtTarget, max, median, min, pairedRatio, cpuMsSince } from '../common/stats';
 import { interleaved, type Contender } from '../common/trials';
 import * as profiler from '../common/profiler';
 import type { BenchConfig } from '../common/config';
@@ -23,14 +23,24 @@ const LIMIT = 100_000;
 export interface Measure {
   ms: number;
   rate: number;
+  /** items per second of this process's CPU time (user + system) */
+  cpuRate: number;
   offered: number;
   delivered: number;
   rejected: number;
 }
 
-function measure(t0: number, offered: number, sink: Sink, rejected: number): Measure {
+function measure(t0: number, c0: NodeJS.CpuUsage, offered: number, sink: Sink, rejected: number): Measure {
   const ms = performance.now() - t0;
-  return { ms: Math.round(ms * 10) / 10, rate: Math.round((offered / ms) * 1000), offered, delivered: sink.delivered, rejected };
+  const cpu = cpuMsSince(c0);
+  return {
+    ms: Math.round(ms * 10) / 10,
+    rate: Math.round((offered / ms) * 1000),
+    cpuRate: Math.round((offered / cpu) * 1000),
+    offered,
+    delivered: sink.delivered,
+    rejected,
+  };
 }
 
 // One driver per contender (separate functions, so each call site stays monomorphic).
@@ -38,6 +48,7 @@ function measure(t0: number, offered: number, sink: Sink, rejected: number): Mea
 async function driveBuffer(buffer: BenchBuffer<Item>, n: number, sink: Sink): Promise<Measure> {
   let rejected = 0;
   await profiler.begin();
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < n; ) {
     const end = Math.min(i + YIELD_EVERY, n);
@@ -52,7 +63,7 @@ async function driveBuffer(buffer: BenchBuffer<Item>, n: number, sink: Sink): Pr
     await yieldToLoop();
   }
   await buffer.flush();
-  const m = measure(t0, n, sink, rejected);
+  const m = measure(t0, c0, n, sink, rejected);
   await profiler.end('unkeyed-databuffer');
   return m;
 }
@@ -60,6 +71,7 @@ async function driveBuffer(buffer: BenchBuffer<Item>, n: number, sink: Sink): Pr
 async function driveBare(bare: BareArrayBatcher<Item>, n: number, sink: Sink): Promise<Measure> {
   let rejected = 0;
   await profiler.begin();
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < n; ) {
     const end = Math.min(i + YIELD_EVERY, n);
@@ -74,13 +86,14 @@ async function driveBare(bare: BareArrayBatcher<Item>, n: number, sink: Sink): P
     await yieldToLoop();
   }
   await bare.flush();
-  const m = measure(t0, n, sink, rejected);
+  const m = measure(t0, c0, n, sink, rejected);
   await profiler.end('unkeyed-bare-array');
   return m;
 }
 
 async function driveOtelLog(processor: LogProcessor, n: number, sink: Sink): Promise<Measure> {
   await profiler.begin();
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < n; ) {
     const end = Math.min(i + YIELD_EVERY, n);
@@ -88,13 +101,14 @@ async function driveOtelLog(processor: LogProcessor, n: number, sink: Sink): Pro
     await yieldToLoop();
   }
   await processor.forceFlush();
-  const m = measure(t0, n, sink, 0);
+  const m = measure(t0, c0, n, sink, 0);
   await profiler.end('unkeyed-otel-log');
   return m;
 }
 
 async function driveOtelSpan(processor: SpanProcessor, n: number, sink: Sink): Promise<Measure> {
   await profiler.begin();
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < n; ) {
     const end = Math.min(i + YIELD_EVERY, n);
@@ -102,7 +116,7 @@ async function driveOtelSpan(processor: SpanProcessor, n: number, sink: Sink): P
     await yieldToLoop();
   }
   await processor.forceFlush();
-  const m = measure(t0, n, sink, 0);
+  const m = measure(t0, c0, n, sink, 0);
   await profiler.end('unkeyed-otel-span');
   return m;
 }
@@ -164,19 +178,23 @@ export async function run(config: BenchConfig, log: (line: string) => void): Pro
   );
 
   const results = await interleaved(contenders, config.warmup, config.trials, log);
-  const summary = new Map<string, { median: number; min: number; max: number; delivered: number; offered: number; rejected: number }>();
+  const summary = new Map<
+    string,
+    { median: number; min: number; max: number; cpuMedian: number; delivered: number; offered: number; rejected: number }
+  >();
   for (const [name, ms] of results) {
     const rates = ms.map((m) => m.rate);
     summary.set(name, {
       median: median(rates),
       min: min(rates),
       max: max(rates),
+      cpuMedian: median(ms.map((m) => m.cpuRate)),
       delivered: ms.reduce((s, m) => s + m.delivered, 0),
       offered: ms.reduce((s, m) => s + m.offered, 0),
       rejected: ms.reduce((s, m) => s + m.rejected, 0),
     });
   }
-  const nan = { median: NaN };
+  const nan = { median: NaN, cpuMedian: NaN };
   const bare = summary.get('bare array') ?? nan;
   const otelLog = summary.get('OTel BatchLogRecordProcessor') ?? nan;
   const rates = (name: string): number[] | undefined => results.get(name)?.map((m) => m.rate);
@@ -187,6 +205,8 @@ export async function run(config: BenchConfig, log: (line: string) => void): Pro
     fmtPct(s.delivered, s.offered),
     fmtRatio(s.median / bare.median),
     fmtRatio(s.median / otelLog.median),
+    fmtRatio(s.cpuMedian / bare.cpuMedian),
+    fmtRatio(s.cpuMedian / otelLog.cpuMedian),
   ]);
 
   const targets: TargetResult[] = [];
@@ -196,13 +216,15 @@ export async function run(config: BenchConfig, log: (line: string) => void): Pro
     const full = s ? s.delivered === s.offered : false;
     targets.push({
       target: `1. unkeyed insert, partitions ${partitions}: ≥ 0.7× bare array`,
-      measured: s ? `${fmtTarget(s.median / bare.median)} (per-round ${fmtTarget(pairedRatio(rates(name), rates('bare array')))})` : 'n/a',
+      measured: s
+        ? `${fmtTarget(s.median / bare.median)} (per-round ${fmtTarget(pairedRatio(rates(name), rates('bare array')))}; CPU time ${fmtTarget(s.cpuMedian / bare.cpuMedian)})`
+        : 'n/a',
       met: s ? s.median / bare.median >= 0.7 && full : null,
     });
     targets.push({
       target: `1. unkeyed insert, partitions ${partitions}: ≥ 1.0× OTel BatchLogRecordProcessor, delivering 100%`,
       measured: s
-        ? `${fmtTarget(s.median / otelLog.median)} (per-round ${fmtTarget(pairedRatio(rates(name), rates('OTel BatchLogRecordProcessor')))}), ${fmtPct(s.delivered, s.offered)} delivered`
+        ? `${fmtTarget(s.median / otelLog.median)} (per-round ${fmtTarget(pairedRatio(rates(name), rates('OTel BatchLogRecordProcessor')))}; CPU time ${fmtTarget(s.cpuMedian / otelLog.cpuMedian)}), ${fmtPct(s.delivered, s.offered)} delivered`
         : 'n/a',
       met: s ? s.median >= otelLog.median && full : null,
     });
@@ -216,7 +238,7 @@ export async function run(config: BenchConfig, log: (line: string) => void): Pro
       `at most ${fmtInt(LIMIT)} items held; no-op async handler; the loop yields to the event loop ` +
       `every ${YIELD_EVERY} items; timed from the first insert until the final flush has delivered ` +
       `everything. ${config.warmup} warm-up + ${config.trials} interleaved trials per contender, median.`,
-    columns: ['contender', 'items/s (median)', 'range', 'delivered', 'vs bare array', 'vs OTel log'],
+    columns: ['contender', 'items/s (median)', 'range', 'delivered', 'vs bare array', 'vs OTel log', 'CPU time: vs bare', 'CPU time: vs OTel log'],
     rows,
     targets,
     notes: haveLib ? [] : [`DataBuffer not measured: ${libraryError()}`],
