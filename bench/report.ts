@@ -8,11 +8,15 @@ export interface Machine {
   v8: string;
   platform: string;
   memoryGb: number;
+  /** 1-minute load average when the run started (other work on the machine) */
+  loadAtStart: number;
 }
 
 export interface BenchReport {
   date: string;
   command: string;
+  /** which library code was measured */
+  library: string;
   machine: Machine;
   config: Record<string, unknown>;
   scenarios: ScenarioResult[];
@@ -39,8 +43,8 @@ export function resultsMarkdown(report: BenchReport): string {
   const m = report.machine;
   const parts: string[] = [];
   parts.push(
-    `Measured ${report.date} with \`${report.command}\` on ${m.cpus} CPU(s) (${m.cpuModel}), ` +
-      `${m.memoryGb} GB RAM, Node ${m.node} (V8 ${m.v8}), ${m.platform}. ` +
+    `Measured ${report.date} with \`${report.command}\` (${report.library}) on ${m.cpus} CPU(s) (${m.cpuModel}), ` +
+      `${m.memoryGb} GB RAM, Node ${m.node} (V8 ${m.v8}), ${m.platform}; load average ${m.loadAtStart} when it started. ` +
       `Settings: ${Object.entries(report.config)
         .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`)
         .join(', ')}.`,

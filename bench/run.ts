@@ -4,7 +4,7 @@
  * section of bench/README.md. Env: BENCH_QUICK=1 for a quick run; BENCH_ONLY=unkeyed,heap to
  * run some scenarios (results files are then left alone unless BENCH_WRITE=1); see README.
  */
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -43,11 +43,27 @@ function machine(): BenchReport['machine'] {
     v8: process.versions.v8,
     platform: `${os.platform()} ${os.arch()}`,
     memoryGb: Math.round(os.totalmem() / 2 ** 30),
+    loadAtStart: Math.round(os.loadavg()[0] * 100) / 100,
   };
+}
+
+/** Which library code was measured: the commit, and whether its sources had local changes. */
+function libraryVersion(): string {
+  if (process.env.BENCH_LIBRARY) return `BENCH_LIBRARY=${process.env.BENCH_LIBRARY}`;
+  try {
+    const root = path.resolve(__dirname, '..');
+    const git = (...args: string[]): string => execFileSync('git', args, { cwd: root, encoding: 'utf8' }).trim();
+    const commit = git('log', '-1', '--format=%h', '--', 'libs/data-buffer/src');
+    const dirty = git('status', '--porcelain', '--', 'libs/data-buffer/src') !== '';
+    return `libs/data-buffer/src at ${commit}${dirty ? ' with uncommitted changes' : ''}`;
+  } catch {
+    return 'libs/data-buffer/src';
+  }
 }
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  const host = machine();
   const ids = SCENARIOS.map((s) => s.id).filter((id) => !config.only || config.only.includes(id));
   const started = Date.now();
   const scenarios: ScenarioResult[] = [];
@@ -70,7 +86,8 @@ async function main(): Promise<void> {
   const report: BenchReport = {
     date: new Date().toISOString().slice(0, 10),
     command: `${envUsed}npm run bench`,
-    machine: machine(),
+    library: libraryVersion(),
+    machine: host,
     config: {
       items: config.items,
       commitItems: config.commitItems,
