@@ -3,7 +3,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import request from 'supertest';
-import { getBufferToken, type DataBuffer } from 'nestjs-data-buffer';
+import { DataBufferRegistry, getBufferToken, type DataBuffer } from 'nestjs-data-buffer';
 import type { DeadLetterEntry } from '../../apps/example/src/dead-letter/dead-letter.service';
 import { DeadLetterService } from '../../apps/example/src/dead-letter/dead-letter.service';
 import type { EventRecord } from '../../apps/example/src/events/event-record.interface';
@@ -185,6 +185,23 @@ describe.each(databaseTargets())('example app on $name (e2e)', (target) => {
       expect((await request(app.url).post('/events').send(event(6))).status).toBe(202);
       await buffer.flush();
       expect(await rowCount()).toBe(6);
+    });
+  });
+
+  describe('a closed buffer', () => {
+    it('answers 503 once shutdown has begun, after storing what was buffered before', async () => {
+      const app = await start();
+      await request(app.url).post('/events').send(event(1)).expect(202);
+
+      // What the shutdown hook runs; the HTTP server is still up, as for a request that raced shutdown.
+      await app.app.get(DataBufferRegistry).closeAll();
+      const res = await request(app.url).post('/events').send(event(2));
+      const batch = await request(app.url).post('/events/batch').send({ events: [event(3)] });
+
+      expect(res.status).toBe(503);
+      expect(res.body.message).toBe('the service is shutting down');
+      expect(batch.status).toBe(503);
+      expect(await rowCount()).toBe(1);
     });
   });
 

@@ -198,6 +198,6 @@ describe('the built example app as a process', () => {
         await db.close();
       }
       expect(existsSync(join(dataDir, 'dead-letter'))).toBe(false);
-    });
+    }, 90_000);
   });
 });
