@@ -287,6 +287,13 @@ class World {
   dropMessages = 0;
   /** Once drop-oldest evicted something, a batch's first item may no longer be the one that opened it. */
   evictedSomething = false;
+  /**
+   * Items pending when updateOptions switched overflow to 'drop-oldest'. The engine keeps the
+   * insertion order across a lane's keyed batches only while drop-oldest is in force; for
+   * these items it falls back to batch order, and a run of commits that share one promise is
+   * evicted together. Evictions touching them are checked for accounting, not exact identity.
+   */
+  readonly preSwitch = new Set<number>();
   manualFlushes = 0;
   closedAt: number | null = null;
   closeState: 'none' | 'pending' | 'resolved' | 'rejected' = 'none';
@@ -725,7 +732,8 @@ class World {
     if (policy === 'reject' && full) this.violation(`insert at capacity (${held}/${this.opts.capacity}) under 'reject' did not throw`);
     this.markInserted(info);
     const expectedDrops = full && policy !== 'reject' ? 1 : 0;
-    if (probe.messages !== expectedDrops) {
+    const approximate = policy === 'drop-oldest' && probe.evicted.some((id) => this.preSwitch.has(id));
+    if (probe.messages !== expectedDrops && !(approximate && probe.messages > expectedDrops)) {
       this.violation(`insert holding ${held}/${this.opts.capacity} under ${policy} dropped ${probe.messages} item(s), expected ${expectedDrops}`);
     }
     if (probe.messages === 0 || probe.message === null) return;
@@ -752,7 +760,7 @@ class World {
     for (const id of probe.evicted) {
       const evicted = this.items.get(id) as ItemInfo;
       if (!Object.is(evicted.key, message.key)) this.violation(`evicted item ${id} has key ${showKey(evicted.key)}, drop message says ${showKey(message.key)}`);
-      if (laneItems === null) continue;
+      if (laneItems === null || approximate) continue;
       const older = laneItems.filter((other) => other.id !== id && !probe.evicted.includes(other.id) && other.seqHi < evicted.seqLo);
       if (older.length > 0) {
         this.violation(
@@ -803,7 +811,11 @@ class World {
     for (const info of infos) this.markInserted(info);
     const dropped = this.dropMessages - drops;
     const expected = policy === 'reject' ? 0 : Math.max(0, n - Math.max(0, capacity - held));
-    if (dropped !== expected) this.violation(`insertMany of ${n} holding ${held}/${capacity} under ${policy} dropped ${dropped}, expected ${expected}`);
+    const stillPending = new Set(idsOf(this.buf.dump()));
+    const approximate = policy === 'drop-oldest' && before.some((id) => this.preSwitch.has(id) && !stillPending.has(id));
+    if (dropped !== expected && !(approximate && dropped > expected)) {
+      this.violation(`insertMany of ${n} holding ${held}/${capacity} under ${policy} dropped ${dropped}, expected ${expected}`);
+    }
     // Held never shrinks within the call, so under drop-newest the last ones are the dropped ones.
     if (policy === 'drop-newest') for (const info of infos.slice(n - dropped)) this.knownDropped.add(info.id);
   }
@@ -942,6 +954,9 @@ class World {
       return;
     }
     const next = { ...this.opts, ...patch } as ResolvedBufferOptions;
+    if (this.opts.overflow !== 'drop-oldest' && next.overflow === 'drop-oldest') {
+      for (const id of idsOf(this.buf.dump())) this.preSwitch.add(id);
+    }
     this.versions.push(next);
     if (!sameOptions(this.buf.options, next)) {
       this.violation(`options after update are ${JSON.stringify(this.buf.options)}, expected ${JSON.stringify(next)}`);

@@ -398,6 +398,18 @@ describe('DataBuffer engine', () => {
       expect(balance(buffer)).toBe(buffer.stats().inserted);
     });
 
+    it("finds the lane's oldest item across its keyed batches under 'drop-oldest'", () => {
+      const { buffer } = make<string>({ capacity: 3, overflow: 'drop-oldest' });
+      buffer.insert('a1', 'A');
+      buffer.insert('b1', 'B');
+      buffer.insert('a2', 'A');
+      buffer.insert('x1');
+      buffer.insert('x2');
+      expect(buffer.dump().sort()).toEqual(['a2', 'x1', 'x2']);
+      buffer.insert('x3');
+      expect(buffer.dump().sort()).toEqual(['x1', 'x2', 'x3']);
+    });
+
     it("drops the new item under 'drop-oldest' when its lane holds nothing pending", async () => {
       const gate = deferred();
       const { buffer } = make({ capacity: 2, overflow: 'drop-oldest', maxSize: 2 }, () => gate.promise);

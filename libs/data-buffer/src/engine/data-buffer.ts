@@ -106,6 +106,8 @@ class Batch<T> {
   failed = false;
   finished = false;
   runs: CommitRun[] | null = null;
+  /** Entries of this batch in its lane's `order` still to skip (evicted with a commit run). */
+  skip = 0;
   controller: AbortController | null = null;
   waiters: (() => void)[] | null = null;
   prevOpen: Batch<T> | null = null;
@@ -139,6 +141,13 @@ class Lane<T> {
   running: Batch<T> | null = null;
   pumping = false;
   sleep: { handle: TimerHandle; wake: () => void } | null = null;
+  /**
+   * Under drop-oldest only: one entry per pending item, in insertion order, naming its batch,
+   * so the lane's oldest pending item is found across its keyed batches. Entries of batches
+   * no longer open are skipped lazily.
+   */
+  order: Batch<T>[] = [];
+  orderHead = 0;
   onTimer: () => void = noop;
 
   constructor(
@@ -170,6 +179,7 @@ export class DataBuffer<T = unknown> {
   private onFlush: FlushHandler<any> | undefined;
   private onFlushError: FlushErrorHandler<any> | undefined;
   private nextLane = 0;
+  private trackOrder = false;
   private batchSeq = 0;
   private started = false;
   private closed = false;
@@ -206,6 +216,7 @@ export class DataBuffer<T = unknown> {
       lane.onTimer = () => this.onLaneTimer(lane);
       this.lanes.push(lane);
     }
+    this.trackOrder = this.opts.overflow === 'drop-oldest';
   }
 
   /** The options in force (defaults applied). */
@@ -386,6 +397,7 @@ export class DataBuffer<T = unknown> {
       if (changes[option] !== undefined || option === 'meta') next[option] = changes[option];
     }
     this.opts = next as ResolvedBufferOptions;
+    this.setOrderTracking(this.opts.overflow === 'drop-oldest');
     if (this.waiting > 0) this.admitWaiters();
   }
 
@@ -415,6 +427,7 @@ export class DataBuffer<T = unknown> {
       if (batch === undefined) batch = this.openBatch(this.laneOf(key), key);
     }
     batch.items.push(item);
+    if (this.trackOrder) batch.lane.order.push(batch);
     this.pending++;
     this.inserted++;
     if (batch.items.length >= batch.limit) this.seal(batch, 'size');
@@ -435,6 +448,7 @@ export class DataBuffer<T = unknown> {
     lane.openTail = batch;
     lane.openCount++;
     if (lane.heap.length > 2 * lane.openCount + 32) lane.heap = this.liveHeap(lane);
+    if (this.trackOrder && lane.order.length - lane.orderHead > 2 * this.pending + 1024) this.compactOrder(lane);
     heapPush(lane.heap, batch);
     if (this.started && deadline < lane.timerDue) this.armLaneTimer(lane, deadline, now);
     return batch;
@@ -492,9 +506,13 @@ export class DataBuffer<T = unknown> {
     return false;
   }
 
-  /** drop-oldest: evicts the oldest pending item of `lane` (with the rest of its shared commit run). */
+  /**
+   * drop-oldest: evicts the oldest pending item of `lane`. When that item belongs to a run of
+   * commits sharing one promise (made while another overflow policy was in force), the whole
+   * run goes, so that no promise resolves for an item that was dropped.
+   */
   private evictOldest(lane: Lane<T>): void {
-    const batch = lane.openHead as Batch<T>;
+    const batch = this.oldestOpenBatch(lane);
     let count = 1;
     let run: CommitRun | undefined;
     if (batch.runs !== null && batch.runs.length > 0 && batch.runs[0].start === batch.base) {
@@ -503,6 +521,7 @@ export class DataBuffer<T = unknown> {
     }
     if (count === 1) batch.items.shift();
     else batch.items.splice(0, count);
+    batch.skip += count - 1;
     batch.base += count;
     this.pending -= count;
     this.dropped += count;
@@ -511,6 +530,61 @@ export class DataBuffer<T = unknown> {
       run.reject(new BufferFullError(this.name, this.opts.capacity, 'evicted a committed item (overflow "drop-oldest")'));
     }
     if (batch.items.length === 0) this.discard(batch);
+  }
+
+  /** The open batch holding the lane's oldest pending item. */
+  private oldestOpenBatch(lane: Lane<T>): Batch<T> {
+    const order = lane.order;
+    let head = lane.orderHead;
+    while (head < order.length) {
+      const batch = order[head++];
+      if (batch.state !== OPEN) continue;
+      if (batch.skip > 0) {
+        batch.skip--;
+        continue;
+      }
+      lane.orderHead = head;
+      if (head > 1024 && head * 2 > order.length) this.compactOrder(lane);
+      return batch;
+    }
+    lane.orderHead = head;
+    return lane.openHead as Batch<T>;
+  }
+
+  /** Drops the entries of `lane.order` that no longer stand for a pending item. */
+  private compactOrder(lane: Lane<T>): void {
+    const live: Batch<T>[] = [];
+    const order = lane.order;
+    for (let i = lane.orderHead; i < order.length; i++) {
+      const batch = order[i];
+      if (batch.state !== OPEN) continue;
+      if (batch.skip > 0) {
+        batch.skip--;
+        continue;
+      }
+      live.push(batch);
+    }
+    lane.order = live;
+    lane.orderHead = 0;
+  }
+
+  /**
+   * Starts or stops keeping `lane.order`. Started by `updateOptions`, it is rebuilt from the
+   * open batches in the order they opened: exact per batch, approximate across the keyed
+   * batches of a lane for items inserted before the switch.
+   */
+  private setOrderTracking(on: boolean): void {
+    if (on === this.trackOrder) return;
+    this.trackOrder = on;
+    for (const lane of this.lanes) {
+      lane.order = [];
+      lane.orderHead = 0;
+      if (!on) continue;
+      for (let batch = lane.openHead; batch !== null; batch = batch.nextOpen) {
+        batch.skip = 0;
+        for (let i = 0; i < batch.items.length; i++) lane.order.push(batch);
+      }
+    }
   }
 
   private publishDrop(key: BufferKey | undefined, partition: number, overflow: 'drop-oldest' | 'drop-newest'): void {
