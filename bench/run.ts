@@ -2,7 +2,8 @@
  * `npm run bench`: runs every scenario in its own process (node --expose-gc), one after the
  * other, then prints the tables and writes bench/results/latest.{json,md} and the results
  * section of bench/README.md. Env: BENCH_QUICK=1 for a quick run; BENCH_ONLY=unkeyed,heap to
- * run some scenarios (results files are then left alone unless BENCH_WRITE=1); see README.
+ * run some scenarios (quick and partial runs leave the results files alone unless BENCH_WRITE=1);
+ * see README.
  */
 import { execFileSync, fork } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -102,7 +103,8 @@ async function main(): Promise<void> {
   };
   process.stdout.write(`${consoleText(report)}\n\nTotal ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
 
-  const write = !config.only || process.env.BENCH_WRITE === '1';
+  // only a full run replaces the recorded results, unless BENCH_WRITE=1 asks for it
+  const write = (!config.only && !config.quick) || process.env.BENCH_WRITE === '1';
   if (write) {
     const dir = path.join(__dirname, 'results');
     fs.mkdirSync(dir, { recursive: true });
