@@ -108,7 +108,8 @@ class Batch<T> {
   runs: CommitRun[] | null = null;
   /** Entries of this batch in its lane's `order` still to skip (evicted with a commit run). */
   skip = 0;
-  controller: AbortController | null = null;
+  /** The abort signal of the attempt running now. */
+  signal: LazySignal | null = null;
   waiters: (() => void)[] | null = null;
   prevOpen: Batch<T> | null = null;
   nextOpen: Batch<T> | null = null;
@@ -131,7 +132,7 @@ class Lane<T> {
   openHead: Batch<T> | null = null;
   openTail: Batch<T> | null = null;
   openCount = 0;
-  /** Open batches by deadline; entries of batches no longer open are skipped lazily. */
+  /** Open keyed batches by deadline (the unkeyed one is checked directly); entries of batches no longer open are skipped lazily. */
   heap: Batch<T>[] = [];
   /** When the lane timer fires; Infinity when none is set. */
   timerDue = Infinity;
@@ -157,6 +158,59 @@ class Lane<T> {
 }
 
 function noop(): void {}
+
+const EMPTY: never[] = [];
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/**
+ * An attempt's `ctx.signal`, made on first read: most handlers never read it, and an
+ * AbortController costs more than the rest of a flush's bookkeeping together.
+ */
+class LazySignal {
+  private controller: AbortController | null = null;
+  private reason: unknown = undefined;
+  private aborted = false;
+
+  get signal(): AbortSignal {
+    if (this.controller === null) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.controller?.abort(reason);
+  }
+}
+
+/** A plain-object `FlushContext` whose `signal` (an own, enumerable getter) is made when first read. */
+function flushContext(
+  buffer: string,
+  key: BufferKey | undefined,
+  partition: number,
+  batchId: string,
+  attempt: number,
+  reason: FlushReason,
+  lazy: LazySignal,
+  meta: unknown,
+): FlushContext {
+  return {
+    buffer,
+    key,
+    partition,
+    batchId,
+    attempt,
+    reason,
+    get signal() {
+      return lazy.signal;
+    },
+    meta,
+  };
+}
 
 /**
  * A keyed, partitioned in-memory buffer: items go into batches per lane (or per key), and
@@ -447,9 +501,11 @@ export class DataBuffer<T = unknown> {
     else lane.openTail.nextOpen = batch;
     lane.openTail = batch;
     lane.openCount++;
-    if (lane.heap.length > 2 * lane.openCount + 32) lane.heap = this.liveHeap(lane);
+    if (key !== undefined) {
+      if (lane.heap.length > 2 * lane.openCount + 32) lane.heap = this.liveHeap(lane);
+      heapPush(lane.heap, batch);
+    }
     if (this.trackOrder && lane.order.length - lane.orderHead > 2 * this.pending + 1024) this.compactOrder(lane);
-    heapPush(lane.heap, batch);
     if (this.started && deadline < lane.timerDue) this.armLaneTimer(lane, deadline, now);
     return batch;
   }
@@ -673,6 +729,7 @@ export class DataBuffer<T = unknown> {
       lane.timerDue = Infinity;
       if (this.closed) return;
       const now = this.scheduler.now();
+      if (lane.open !== null && lane.open.deadline <= now) this.seal(lane.open, 'interval');
       const heap = lane.heap;
       while (heap.length > 0) {
         const top = heap[0];
@@ -682,7 +739,8 @@ export class DataBuffer<T = unknown> {
           this.seal(top, 'interval');
         } else break;
       }
-      if (heap.length > 0) this.armLaneTimer(lane, heap[0].deadline, now);
+      const due = Math.min(lane.open === null ? Infinity : lane.open.deadline, heap.length > 0 ? heap[0].deadline : Infinity);
+      if (due !== Infinity) this.armLaneTimer(lane, due, now);
     } catch (error) {
       this.logger.error(INTERNAL_ERROR(this.name, describe(error)));
     }
@@ -695,7 +753,7 @@ export class DataBuffer<T = unknown> {
 
   private liveHeap(lane: Lane<T>): Batch<T>[] {
     const live: Batch<T>[] = [];
-    for (let batch = lane.openHead; batch !== null; batch = batch.nextOpen) live.push(batch);
+    for (let batch = lane.openHead; batch !== null; batch = batch.nextOpen) if (batch.key !== undefined) live.push(batch);
     return heapify(live);
   }
 
@@ -752,19 +810,11 @@ export class DataBuffer<T = unknown> {
     await this.settleFailure(batch, error, ctx);
   }
 
+  /** A context for `attempt` (0: the error handler of a batch never attempted); its signal becomes `batch.signal`. */
   private context(batch: Batch<T>, attempt: number): FlushContext {
-    const controller = new AbortController();
-    batch.controller = controller;
-    return {
-      buffer: this.name,
-      key: batch.key,
-      partition: batch.lane.index,
-      batchId: this.batchPrefix + batch.seq,
-      attempt,
-      reason: batch.reason,
-      signal: controller.signal,
-      meta: batch.options.meta,
-    };
+    const lazy = new LazySignal();
+    batch.signal = lazy;
+    return flushContext(this.name, batch.key, batch.lane.index, this.batchPrefix + batch.seq, attempt, batch.reason, lazy, batch.options.meta);
   }
 
   private attempt(batch: Batch<T>, ctx: FlushContext): Promise<void> {
@@ -784,39 +834,40 @@ export class DataBuffer<T = unknown> {
   /** One handler call, failed by a throw, a rejection or `flushTimeout`. */
   private callHandler(batch: Batch<T>, ctx: FlushContext): Promise<void> {
     const handler = this.onFlush as FlushHandler<T>;
+    let result: unknown;
+    try {
+      result = handler(batch.items, ctx);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (result === null || typeof result !== 'object' || typeof (result as PromiseLike<unknown>).then !== 'function') {
+      return RESOLVED;
+    }
     const timeout = batch.options.flushTimeout;
-    const controller = batch.controller as AbortController;
+    const signal = batch.signal as LazySignal;
     return new Promise<void>((resolve, reject) => {
       let done = false;
       const timer = this.scheduler.setTimeout(timeout, () => {
         if (done) return;
         done = true;
         const error = new FlushTimeoutError(this.name, timeout);
-        controller.abort(error);
+        signal.abort(error);
         reject(error);
       });
-      const finish = (error: unknown, failed: boolean) => {
-        if (done) return;
-        done = true;
-        this.scheduler.clearTimeout(timer);
-        if (failed) reject(error);
-        else resolve();
-      };
-      let result: unknown;
-      try {
-        result = handler(batch.items, ctx);
-      } catch (error) {
-        finish(error, true);
-        return;
-      }
-      if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
-        (result as PromiseLike<unknown>).then(
-          () => finish(undefined, false),
-          (error: unknown) => finish(error, true),
-        );
-      } else {
-        finish(undefined, false);
-      }
+      (result as PromiseLike<unknown>).then(
+        () => {
+          if (done) return;
+          done = true;
+          this.scheduler.clearTimeout(timer);
+          resolve();
+        },
+        (error: unknown) => {
+          if (done) return;
+          done = true;
+          this.scheduler.clearTimeout(timer);
+          reject(error);
+        },
+      );
     });
   }
 
@@ -871,19 +922,18 @@ export class DataBuffer<T = unknown> {
       this.logger.error(ITEMS_LOST(this.name, batch.size, batch.attempts, describe(error)));
       return;
     }
-    const controller = new AbortController();
-    const ctx: FlushContext = {
-      ...(lastCtx ?? {
-        buffer: this.name,
-        key: batch.key,
-        partition: batch.lane.index,
-        batchId: this.batchPrefix + batch.seq,
-        attempt: batch.attempts,
-        reason: batch.reason,
-        meta: batch.options.meta,
-      }),
-      signal: controller.signal,
-    };
+    // A fresh signal: the last attempt's may be aborted already.
+    const lazy = new LazySignal();
+    const ctx = flushContext(
+      this.name,
+      batch.key,
+      batch.lane.index,
+      this.batchPrefix + batch.seq,
+      lastCtx?.attempt ?? batch.attempts,
+      batch.reason,
+      lazy,
+      batch.options.meta,
+    );
     const timeout = batch.options.flushTimeout;
     let timer: TimerHandle;
     const timedOut = new Promise<'timeout'>((resolve) => {
@@ -892,7 +942,7 @@ export class DataBuffer<T = unknown> {
     try {
       const outcome = await Promise.race([Promise.resolve().then(() => onError(error, batch.items, ctx)), timedOut]);
       if (outcome === 'timeout') {
-        controller.abort(new FlushTimeoutError(this.name, timeout));
+        lazy.abort(new FlushTimeoutError(this.name, timeout));
         this.logger.error(FLUSH_ERROR_HANDLER_TIMED_OUT(this.name, batch.size, timeout));
       }
     } catch (handlerError) {
@@ -904,6 +954,10 @@ export class DataBuffer<T = unknown> {
 
   private finish(batch: Batch<T>): void {
     batch.finished = true;
+    // Settled: let go of the items (the handler may still hold them), promises and signal.
+    batch.items = EMPTY;
+    batch.runs = null;
+    batch.signal = null;
     const waiters = batch.waiters;
     if (waiters !== null) {
       batch.waiters = null;
@@ -996,7 +1050,7 @@ export class DataBuffer<T = unknown> {
           lane.sleep.wake();
         }
         for (const batch of leftovers) {
-          batch.controller?.abort(error);
+          batch.signal?.abort(error);
           await this.settleFailure(batch, error, undefined);
         }
       }),
