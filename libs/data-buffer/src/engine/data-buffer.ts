@@ -106,6 +106,10 @@ class Batch<T> {
   failed = false;
   finished = false;
   runs: CommitRun[] | null = null;
+  /** The last run of `runs` when it is shared: the next commit in line joins it. */
+  lastShared: CommitRun | null = null;
+  /** Built at the batch's first attempt, the same for every attempt. */
+  id = '';
   /** Entries of this batch in its lane's `order` still to skip (evicted with a commit run). */
   skip = 0;
   /** The abort signal of the attempt running now. */
@@ -150,6 +154,7 @@ class Lane<T> {
   order: Batch<T>[] = [];
   orderHead = 0;
   onTimer: () => void = noop;
+  pumpTask: () => unknown = noop;
 
   constructor(
     readonly index: number,
@@ -268,6 +273,7 @@ export class DataBuffer<T = unknown> {
     for (let i = 0; i < this.partitions; i++) {
       const lane = new Lane<T>(i, `data-buffer:${this.name}:${i}`);
       lane.onTimer = () => this.onLaneTimer(lane);
+      lane.pumpTask = () => this.pump(lane);
       this.lanes.push(lane);
     }
     this.trackOrder = this.opts.overflow === 'drop-oldest';
@@ -574,6 +580,7 @@ export class DataBuffer<T = unknown> {
     if (batch.runs !== null && batch.runs.length > 0 && batch.runs[0].start === batch.base) {
       run = batch.runs.shift() as CommitRun;
       count = run.end - run.start + 1;
+      if (batch.lastShared === run) batch.lastShared = null;
     }
     if (count === 1) batch.items.shift();
     else batch.items.splice(0, count);
@@ -663,13 +670,13 @@ export class DataBuffer<T = unknown> {
   private commitNow(item: T, key: BufferKey | undefined, waiter: RoomWaiter<T> | null): Promise<void> {
     const batch = this.append(item, key);
     const position = batch.base + batch.items.length - 1;
-    const runs = batch.runs ?? (batch.runs = []);
     if (waiter === null) {
-      const last = runs.length > 0 ? runs[runs.length - 1] : undefined;
-      if (last !== undefined && last.shared && last.end === position - 1) {
+      const last = batch.lastShared;
+      if (last !== null && last.end === position - 1) {
         last.end = position;
         return last.promise as Promise<void>;
       }
+      const runs = batch.runs ?? (batch.runs = []);
       // Under drop-oldest each commit gets its own promise, so an eviction rejects only its own.
       const shared = this.opts.overflow !== 'drop-oldest';
       const run: CommitRun = { start: position, end: position, shared, promise: null, resolve: noop, reject: noop };
@@ -678,9 +685,11 @@ export class DataBuffer<T = unknown> {
         run.reject = reject;
       });
       runs.push(run);
+      batch.lastShared = shared ? run : null;
       return run.promise;
     }
-    runs.push({ start: position, end: position, shared: false, promise: null, resolve: waiter.resolve, reject: waiter.reject });
+    batch.lastShared = null;
+    (batch.runs ?? (batch.runs = [])).push({ start: position, end: position, shared: false, promise: null, resolve: waiter.resolve, reject: waiter.reject });
     return Promise.resolve();
   }
 
@@ -761,7 +770,7 @@ export class DataBuffer<T = unknown> {
 
   private schedulePump(lane: Lane<T>): void {
     lane.pumping = true;
-    void Promise.resolve().then(() => this.pump(lane));
+    void RESOLVED.then(lane.pumpTask);
   }
 
   private async pump(lane: Lane<T>): Promise<void> {
@@ -814,7 +823,8 @@ export class DataBuffer<T = unknown> {
   private context(batch: Batch<T>, attempt: number): FlushContext {
     const lazy = new LazySignal();
     batch.signal = lazy;
-    return flushContext(this.name, batch.key, batch.lane.index, this.batchPrefix + batch.seq, attempt, batch.reason, lazy, batch.options.meta);
+    if (batch.id === '') batch.id = this.batchPrefix + batch.seq;
+    return flushContext(this.name, batch.key, batch.lane.index, batch.id, attempt, batch.reason, lazy, batch.options.meta);
   }
 
   private attempt(batch: Batch<T>, ctx: FlushContext): Promise<void> {
@@ -845,25 +855,19 @@ export class DataBuffer<T = unknown> {
     }
     const timeout = batch.options.flushTimeout;
     const signal = batch.signal as LazySignal;
+    // Whichever settles the promise first wins; the other's resolve or reject does nothing.
     return new Promise<void>((resolve, reject) => {
-      let done = false;
       const timer = this.scheduler.setTimeout(timeout, () => {
-        if (done) return;
-        done = true;
         const error = new FlushTimeoutError(this.name, timeout);
         signal.abort(error);
         reject(error);
       });
       (result as PromiseLike<unknown>).then(
         () => {
-          if (done) return;
-          done = true;
           this.scheduler.clearTimeout(timer);
           resolve();
         },
         (error: unknown) => {
-          if (done) return;
-          done = true;
           this.scheduler.clearTimeout(timer);
           reject(error);
         },
@@ -923,17 +927,8 @@ export class DataBuffer<T = unknown> {
       return;
     }
     // A fresh signal: the last attempt's may be aborted already.
-    const lazy = new LazySignal();
-    const ctx = flushContext(
-      this.name,
-      batch.key,
-      batch.lane.index,
-      this.batchPrefix + batch.seq,
-      lastCtx?.attempt ?? batch.attempts,
-      batch.reason,
-      lazy,
-      batch.options.meta,
-    );
+    const ctx = this.context(batch, lastCtx?.attempt ?? batch.attempts);
+    const lazy = batch.signal as LazySignal;
     const timeout = batch.options.flushTimeout;
     let timer: TimerHandle;
     const timedOut = new Promise<'timeout'>((resolve) => {
@@ -957,6 +952,7 @@ export class DataBuffer<T = unknown> {
     // Settled: let go of the items (the handler may still hold them), promises and signal.
     batch.items = EMPTY;
     batch.runs = null;
+    batch.lastShared = null;
     batch.signal = null;
     const waiters = batch.waiters;
     if (waiters !== null) {
