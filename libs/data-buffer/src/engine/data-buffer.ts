@@ -229,6 +229,8 @@ export class DataBuffer<T = unknown> {
   readonly partitions: number;
 
   private opts: ResolvedBufferOptions;
+  /** `opts.capacity`, read on every insert. */
+  private capacity: number;
   private readonly lanes: Lane<T>[];
   private readonly byKey = new Map<BufferKey, Batch<T>>();
   private readonly scheduler: BufferScheduler;
@@ -249,7 +251,6 @@ export class DataBuffer<T = unknown> {
 
   private pending = 0;
   private inFlight = 0;
-  private inserted = 0;
   private flushed = 0;
   private failed = 0;
   private dropped = 0;
@@ -262,6 +263,7 @@ export class DataBuffer<T = unknown> {
 
   constructor(options: BufferOptions, hooks: DataBufferHooks<T> = {}) {
     this.opts = resolveBufferOptions(options);
+    this.capacity = this.opts.capacity;
     this.name = this.opts.name;
     this.partitions = this.opts.partitions;
     this.scheduler = hooks.scheduler ?? new DefaultBufferScheduler();
@@ -322,7 +324,7 @@ export class DataBuffer<T = unknown> {
   insert(item: T, key?: BufferKey): void {
     if (this.closed) throw new BufferClosedError(this.name);
     if (key !== undefined && typeof key !== 'string' && typeof key !== 'number') throw this.badKey(key);
-    if (this.pending + this.inFlight >= this.opts.capacity && !this.makeRoom(key)) return;
+    if (this.pending + this.inFlight >= this.capacity && !this.makeRoom(key)) return;
     this.append(item, key);
   }
 
@@ -345,7 +347,7 @@ export class DataBuffer<T = unknown> {
   commit(item: T, key?: BufferKey): Promise<void> {
     if (this.closed) return Promise.reject(new BufferClosedError(this.name));
     if (key !== undefined && typeof key !== 'string' && typeof key !== 'number') return Promise.reject(this.badKey(key));
-    if (this.waiting > 0 || this.pending + this.inFlight >= this.opts.capacity) return this.waitForRoom(item, key);
+    if (this.waiting > 0 || this.pending + this.inFlight >= this.capacity) return this.waitForRoom(item, key);
     return this.commitNow(item, key, null);
   }
 
@@ -393,7 +395,8 @@ export class DataBuffer<T = unknown> {
       pending: this.pending,
       inFlight: this.inFlight,
       keys: this.byKey.size,
-      inserted: this.inserted,
+      // Every accepted item is in exactly one of these places, so the sum is the count of inserts.
+      inserted: this.flushed + this.failed + this.dropped + this.drained + this.pending + this.inFlight,
       flushed: this.flushed,
       failed: this.failed,
       dropped: this.dropped,
@@ -457,6 +460,7 @@ export class DataBuffer<T = unknown> {
       if (changes[option] !== undefined || option === 'meta') next[option] = changes[option];
     }
     this.opts = next as ResolvedBufferOptions;
+    this.capacity = this.opts.capacity;
     this.setOrderTracking(this.opts.overflow === 'drop-oldest');
     if (this.waiting > 0) this.admitWaiters();
   }
@@ -489,7 +493,6 @@ export class DataBuffer<T = unknown> {
     batch.items.push(item);
     if (this.trackOrder) batch.lane.order.push(batch);
     this.pending++;
-    this.inserted++;
     if (batch.items.length >= batch.limit) this.seal(batch, 'size');
     return batch;
   }
@@ -562,7 +565,6 @@ export class DataBuffer<T = unknown> {
       this.evictOldest(lane);
       return true;
     }
-    this.inserted++;
     this.dropped++;
     this.publishDrop(key, lane.index, overflow);
     return false;
@@ -714,7 +716,7 @@ export class DataBuffer<T = unknown> {
   /** Lets waiting commits in, oldest first, while there is room. */
   private admitWaiters(): void {
     const queue = this.roomWaiters;
-    while (this.roomWaitersHead < queue.length && this.pending + this.inFlight < this.opts.capacity) {
+    while (this.roomWaitersHead < queue.length && this.pending + this.inFlight < this.capacity) {
       const waiter = queue[this.roomWaitersHead++];
       if (waiter.done) continue;
       waiter.done = true;
