@@ -112,8 +112,9 @@ class Batch<T> {
   id = '';
   /** Entries of this batch in its lane's `order` still to skip (evicted with a commit run). */
   skip = 0;
-  /** The abort signal of the attempt running now. */
+  /** The abort signal and context of the attempt running now. */
   signal: LazySignal | null = null;
+  ctx: FlushContext | null = null;
   waiters: (() => void)[] | null = null;
   prevOpen: Batch<T> | null = null;
   nextOpen: Batch<T> | null = null;
@@ -144,8 +145,15 @@ class Lane<T> {
   queueHead: Batch<T> | null = null;
   queueTail: Batch<T> | null = null;
   running: Batch<T> | null = null;
+  /** A pump is scheduled or a batch is running. */
   pumping = false;
-  sleep: { handle: TimerHandle; wake: () => void } | null = null;
+  inPump = false;
+  /** Bumped when an attempt starts and when its outcome is decided: later outcomes of it are ignored. */
+  attemptToken = 0;
+  /** The `flushTimeout` timer of the attempt running now. */
+  attemptTimer: TimerHandle | null = null;
+  /** The wait before the running batch's next attempt. */
+  sleep: TimerHandle | null = null;
   /**
    * Under drop-oldest only: one entry per pending item, in insertion order, naming its batch,
    * so the lane's oldest pending item is found across its keyed batches. Entries of batches
@@ -775,50 +783,36 @@ export class DataBuffer<T = unknown> {
     void RESOLVED.then(lane.pumpTask);
   }
 
-  private async pump(lane: Lane<T>): Promise<void> {
+  /**
+   * Starts the lane's next batch, and the next again when one finishes synchronously. A batch
+   * that finishes later calls back into `batchDone`, which pumps again: one batch at a time.
+   */
+  private pump(lane: Lane<T>): void {
+    lane.inPump = true;
     try {
-      let batch: Batch<T> | null;
-      while ((batch = lane.queueHead) !== null) {
+      while (lane.running === null) {
+        const batch = lane.queueHead;
+        if (batch === null) break;
         lane.queueHead = batch.nextQueued;
         if (lane.queueHead === null) lane.queueTail = null;
         batch.nextQueued = null;
         if (batch.state !== SEALED) continue;
         batch.state = RUNNING;
         lane.running = batch;
-        await this.run(batch);
-        if (lane.running === batch) lane.running = null;
+        this.startAttempt(batch, 1);
       }
     } catch (error) {
       this.logger.error(INTERNAL_ERROR(this.name, describe(error)));
     } finally {
-      lane.pumping = false;
+      lane.inPump = false;
     }
+    if (lane.running === null) lane.pumping = false;
   }
 
-  /** Attempts, timeouts and retries of one batch, then its settlement. */
-  private async run(batch: Batch<T>): Promise<void> {
-    const opts = batch.options;
-    const attempts = opts.retries + 1;
-    let error: unknown;
-    let ctx: FlushContext | undefined;
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      batch.attempts = attempt;
-      ctx = this.context(batch, attempt);
-      try {
-        await this.attempt(batch, ctx);
-        if (batch.state !== SETTLED) this.settleSuccess(batch);
-        return;
-      } catch (caught) {
-        error = caught;
-      }
-      if (batch.state === SETTLED) return;
-      if (attempt < attempts) {
-        this.retried++;
-        await this.sleep(batch.lane, retryWait(opts, attempt));
-        if (batch.state === SETTLED) return;
-      }
-    }
-    await this.settleFailure(batch, error, ctx);
+  private batchDone(batch: Batch<T>): void {
+    const lane = batch.lane;
+    if (lane.running === batch) lane.running = null;
+    if (!lane.inPump) this.pump(lane);
   }
 
   /** A context for `attempt` (0: the error handler of a batch never attempted); its signal becomes `batch.signal`. */
@@ -829,63 +823,106 @@ export class DataBuffer<T = unknown> {
     return flushContext(this.name, batch.key, batch.lane.index, batch.id, attempt, batch.reason, lazy, batch.options.meta);
   }
 
-  private attempt(batch: Batch<T>, ctx: FlushContext): Promise<void> {
-    if (!flushChannel.hasSubscribers) return this.callHandler(batch, ctx);
+  /** Runs attempt `attempt` of `batch`; its outcome goes to `attemptDone`, through the tracing channel when it has subscribers. */
+  private startAttempt(batch: Batch<T>, attempt: number): void {
+    batch.attempts = attempt;
+    const ctx = this.context(batch, attempt);
+    batch.ctx = ctx;
+    if (!flushChannel.hasSubscribers) {
+      this.invoke(batch, ctx, null);
+      return;
+    }
     const trace: FlushTraceContext = {
       buffer: this.name,
       key: batch.key,
       partition: ctx.partition,
       batchId: ctx.batchId,
       size: batch.items.length,
-      attempt: ctx.attempt,
+      attempt,
       reason: ctx.reason,
     };
-    return flushChannel.tracePromise(() => this.callHandler(batch, ctx), trace);
+    flushChannel
+      .tracePromise(() => new Promise<void>((resolve, reject) => this.invoke(batch, ctx, (error, failed) => (failed ? reject(error) : resolve()))), trace)
+      .then(
+        () => this.attemptDone(batch, undefined, false),
+        (error: unknown) => this.attemptDone(batch, error, true),
+      );
   }
 
-  /** One handler call, failed by a throw, a rejection or `flushTimeout`. */
-  private callHandler(batch: Batch<T>, ctx: FlushContext): Promise<void> {
-    const handler = this.onFlush as FlushHandler<T>;
+  /**
+   * One handler call, failed by a throw, a rejection or `flushTimeout`. The outcome goes to
+   * `report`, or straight to `attemptDone`; an outcome that comes after the attempt was
+   * decided (a late settle after a timeout, or after shutdown gave up) is ignored.
+   */
+  private invoke(batch: Batch<T>, ctx: FlushContext, report: ((error: unknown, failed: boolean) => void) | null): void {
+    const lane = batch.lane;
+    const token = ++lane.attemptToken;
+    const decide = (error: unknown, failed: boolean): void => {
+      if (lane.attemptToken !== token) return;
+      lane.attemptToken++;
+      if (lane.attemptTimer !== null) {
+        this.scheduler.clearTimeout(lane.attemptTimer);
+        lane.attemptTimer = null;
+      }
+      if (report !== null) report(error, failed);
+      else this.attemptDone(batch, error, failed);
+    };
     let result: unknown;
     try {
-      result = handler(batch.items, ctx);
+      result = (this.onFlush as FlushHandler<T>)(batch.items, ctx);
     } catch (error) {
-      return Promise.reject(error);
+      decide(error, true);
+      return;
     }
     if (result === null || typeof result !== 'object' || typeof (result as PromiseLike<unknown>).then !== 'function') {
-      return RESOLVED;
+      decide(undefined, false);
+      return;
     }
     const timeout = batch.options.flushTimeout;
-    const signal = batch.signal as LazySignal;
-    // Whichever settles the promise first wins; the other's resolve or reject does nothing.
-    return new Promise<void>((resolve, reject) => {
-      const timer = this.scheduler.setTimeout(timeout, () => {
-        const error = new FlushTimeoutError(this.name, timeout);
-        signal.abort(error);
-        reject(error);
-      });
-      (result as PromiseLike<unknown>).then(
-        () => {
-          this.scheduler.clearTimeout(timer);
-          resolve();
-        },
-        (error: unknown) => {
-          this.scheduler.clearTimeout(timer);
-          reject(error);
-        },
-      );
+    lane.attemptTimer = this.scheduler.setTimeout(timeout, () => {
+      if (lane.attemptToken !== token) return;
+      lane.attemptTimer = null;
+      const error = new FlushTimeoutError(this.name, timeout);
+      batch.signal?.abort(error);
+      decide(error, true);
     });
+    (result as PromiseLike<unknown>).then(
+      () => decide(undefined, false),
+      (error: unknown) => decide(error, true),
+    );
   }
 
-  private sleep(lane: Lane<T>, ms: number): Promise<void> {
-    if (ms <= 0) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const wake = () => {
-        lane.sleep = null;
-        resolve();
-      };
-      lane.sleep = { handle: this.scheduler.setTimeout(ms, wake), wake };
-    });
+  /** Settles the batch, or schedules its retry, or hands it to the error handler after the last attempt. */
+  private attemptDone(batch: Batch<T>, error: unknown, failed: boolean): void {
+    try {
+      if (batch.state !== RUNNING) return; // shutdown gave up on it meanwhile
+      if (!failed) {
+        this.settleSuccess(batch);
+        this.batchDone(batch);
+        return;
+      }
+      const opts = batch.options;
+      const attempt = batch.attempts;
+      if (attempt <= opts.retries) {
+        this.retried++;
+        const lane = batch.lane;
+        const retry = () => {
+          lane.sleep = null;
+          if (batch.state === RUNNING) this.startAttempt(batch, attempt + 1);
+        };
+        const wait = retryWait(opts, attempt);
+        if (wait <= 0) void RESOLVED.then(retry);
+        else lane.sleep = this.scheduler.setTimeout(wait, retry);
+        return;
+      }
+      const ctx = batch.ctx;
+      this.settleFailure(batch, error, ctx).then(
+        () => this.batchDone(batch),
+        (internal: unknown) => this.logger.error(INTERNAL_ERROR(this.name, describe(internal))),
+      );
+    } catch (internal) {
+      this.logger.error(INTERNAL_ERROR(this.name, describe(internal)));
+    }
   }
 
   private settleSuccess(batch: Batch<T>): void {
@@ -902,7 +939,7 @@ export class DataBuffer<T = unknown> {
   }
 
   /** Counts the batch as failed, rejects its commits, and hands its items to `@OnFlushError`. */
-  private async settleFailure(batch: Batch<T>, error: unknown, lastCtx: FlushContext | undefined): Promise<void> {
+  private async settleFailure(batch: Batch<T>, error: unknown, lastCtx: FlushContext | null): Promise<void> {
     batch.state = SETTLED;
     batch.failed = true;
     const n = batch.size;
@@ -922,7 +959,7 @@ export class DataBuffer<T = unknown> {
     }
   }
 
-  private async reportFailure(batch: Batch<T>, error: unknown, lastCtx: FlushContext | undefined): Promise<void> {
+  private async reportFailure(batch: Batch<T>, error: unknown, lastCtx: FlushContext | null): Promise<void> {
     const onError = this.onFlushError;
     if (onError === undefined) {
       this.logger.error(ITEMS_LOST(this.name, batch.size, batch.attempts, describe(error)));
@@ -956,6 +993,7 @@ export class DataBuffer<T = unknown> {
     batch.runs = null;
     batch.lastShared = null;
     batch.signal = null;
+    batch.ctx = null;
     const waiters = batch.waiters;
     if (waiters !== null) {
       batch.waiters = null;
@@ -1043,13 +1081,13 @@ export class DataBuffer<T = unknown> {
         for (let batch = lane.queueHead; batch !== null; batch = batch.nextQueued) leftovers.push(batch);
         lane.queueHead = lane.queueTail = null;
         lane.running = null;
-        if (lane.sleep !== null) {
-          this.scheduler.clearTimeout(lane.sleep.handle);
-          lane.sleep.wake();
-        }
+        lane.attemptToken++;
+        if (lane.attemptTimer !== null) this.scheduler.clearTimeout(lane.attemptTimer);
+        if (lane.sleep !== null) this.scheduler.clearTimeout(lane.sleep);
+        lane.attemptTimer = lane.sleep = null;
         for (const batch of leftovers) {
           batch.signal?.abort(error);
-          await this.settleFailure(batch, error, undefined);
+          await this.settleFailure(batch, error, null);
         }
       }),
     );
