@@ -345,6 +345,26 @@ describe('DataBuffer engine', () => {
     });
   });
 
+  describe('ctx.signal', () => {
+    it('is never handed out again once aborted, nor while an earlier attempt left a listener on it', async () => {
+      const signals: AbortSignal[] = [];
+      const { buffer } = make({ maxSize: 1, retries: 0, flushTimeout: 100 }, (items, ctx) => {
+        signals.push(ctx.signal);
+        if (items[0] === 1) ctx.signal.addEventListener('abort', () => undefined);
+        if (items[0] === 3) return new Promise(() => undefined);
+        return undefined;
+      });
+      buffer.start();
+      buffer.insertMany([1, 2, 3, 4]);
+      await jest.advanceTimersByTimeAsync(100);
+      expect(signals).toHaveLength(4);
+      expect(signals[1]).not.toBe(signals[0]);
+      expect(signals[2].aborted).toBe(true);
+      expect(signals[3]).not.toBe(signals[2]);
+      expect(signals[3].aborted).toBe(false);
+    });
+  });
+
   describe('capacity and overflow', () => {
     it("rejects at capacity under 'reject', counting items in flight", async () => {
       const gate = deferred();

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { getEventListeners } from 'node:events';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import {
   BufferClosedError,
@@ -112,8 +113,8 @@ class Batch<T> {
   id = '';
   /** Entries of this batch in its lane's `order` still to skip (evicted with a commit run). */
   skip = 0;
-  /** The abort signal and context of the attempt running now. */
-  signal: LazySignal | null = null;
+  /** The controller of `ctx.signal` and the context of the attempt running now. */
+  controller: AbortController | null = null;
   ctx: FlushContext | null = null;
   waiters: (() => void)[] | null = null;
   prevOpen: Batch<T> | null = null;
@@ -152,6 +153,12 @@ class Lane<T> {
   attemptToken = 0;
   /** The `flushTimeout` timer of the attempt running now. */
   attemptTimer: TimerHandle | null = null;
+  /**
+   * The controller whose signal the lane's next attempt gets. Making an AbortSignal costs more
+   * than the rest of a flush's bookkeeping, so one is handed to attempt after attempt until it
+   * is aborted or an attempt leaves a listener on it.
+   */
+  controller: AbortController | null = null;
   /** The wait before the running batch's next attempt. */
   sleep: TimerHandle | null = null;
   /**
@@ -174,56 +181,6 @@ function noop(): void {}
 
 const EMPTY: never[] = [];
 const RESOLVED: Promise<void> = Promise.resolve();
-
-/**
- * An attempt's `ctx.signal`, made on first read: most handlers never read it, and an
- * AbortController costs more than the rest of a flush's bookkeeping together.
- */
-class LazySignal {
-  private controller: AbortController | null = null;
-  private reason: unknown = undefined;
-  private aborted = false;
-
-  get signal(): AbortSignal {
-    if (this.controller === null) {
-      this.controller = new AbortController();
-      if (this.aborted) this.controller.abort(this.reason);
-    }
-    return this.controller.signal;
-  }
-
-  abort(reason: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.reason = reason;
-    this.controller?.abort(reason);
-  }
-}
-
-/** A plain-object `FlushContext` whose `signal` (an own, enumerable getter) is made when first read. */
-function flushContext(
-  buffer: string,
-  key: BufferKey | undefined,
-  partition: number,
-  batchId: string,
-  attempt: number,
-  reason: FlushReason,
-  lazy: LazySignal,
-  meta: unknown,
-): FlushContext {
-  return {
-    buffer,
-    key,
-    partition,
-    batchId,
-    attempt,
-    reason,
-    get signal() {
-      return lazy.signal;
-    },
-    meta,
-  };
-}
 
 /**
  * A keyed, partitioned in-memory buffer: items go into batches per lane (or per key), and
@@ -815,12 +772,25 @@ export class DataBuffer<T = unknown> {
     if (!lane.inPump) this.pump(lane);
   }
 
-  /** A context for `attempt` (0: the error handler of a batch never attempted); its signal becomes `batch.signal`. */
+  /** A context for `attempt` (0: the error handler of a batch never attempted); its controller becomes `batch.controller`. */
   private context(batch: Batch<T>, attempt: number): FlushContext {
-    const lazy = new LazySignal();
-    batch.signal = lazy;
+    const lane = batch.lane;
+    let controller = lane.controller;
+    if (controller === null || controller.signal.aborted || getEventListeners(controller.signal, 'abort').length > 0) {
+      controller = lane.controller = new AbortController();
+    }
+    batch.controller = controller;
     if (batch.id === '') batch.id = this.batchPrefix + batch.seq;
-    return flushContext(this.name, batch.key, batch.lane.index, batch.id, attempt, batch.reason, lazy, batch.options.meta);
+    return {
+      buffer: this.name,
+      key: batch.key,
+      partition: lane.index,
+      batchId: batch.id,
+      attempt,
+      reason: batch.reason,
+      signal: controller.signal,
+      meta: batch.options.meta,
+    };
   }
 
   /** Runs attempt `attempt` of `batch`; its outcome goes to `attemptDone`, through the tracing channel when it has subscribers. */
@@ -883,7 +853,7 @@ export class DataBuffer<T = unknown> {
       if (lane.attemptToken !== token) return;
       lane.attemptTimer = null;
       const error = new FlushTimeoutError(this.name, timeout);
-      batch.signal?.abort(error);
+      batch.controller?.abort(error);
       decide(error, true);
     });
     (result as PromiseLike<unknown>).then(
@@ -967,7 +937,7 @@ export class DataBuffer<T = unknown> {
     }
     // A fresh signal: the last attempt's may be aborted already.
     const ctx = this.context(batch, lastCtx?.attempt ?? batch.attempts);
-    const lazy = batch.signal as LazySignal;
+    const controller = batch.controller as AbortController;
     const timeout = batch.options.flushTimeout;
     let timer: TimerHandle;
     const timedOut = new Promise<'timeout'>((resolve) => {
@@ -976,7 +946,7 @@ export class DataBuffer<T = unknown> {
     try {
       const outcome = await Promise.race([Promise.resolve().then(() => onError(error, batch.items, ctx)), timedOut]);
       if (outcome === 'timeout') {
-        lazy.abort(new FlushTimeoutError(this.name, timeout));
+        controller.abort(new FlushTimeoutError(this.name, timeout));
         this.logger.error(FLUSH_ERROR_HANDLER_TIMED_OUT(this.name, batch.size, timeout));
       }
     } catch (handlerError) {
@@ -992,7 +962,7 @@ export class DataBuffer<T = unknown> {
     batch.items = EMPTY;
     batch.runs = null;
     batch.lastShared = null;
-    batch.signal = null;
+    batch.controller = null;
     batch.ctx = null;
     const waiters = batch.waiters;
     if (waiters !== null) {
@@ -1086,7 +1056,7 @@ export class DataBuffer<T = unknown> {
         if (lane.sleep !== null) this.scheduler.clearTimeout(lane.sleep);
         lane.attemptTimer = lane.sleep = null;
         for (const batch of leftovers) {
-          batch.signal?.abort(error);
+          batch.controller?.abort(error);
           await this.settleFailure(batch, error, null);
         }
       }),
