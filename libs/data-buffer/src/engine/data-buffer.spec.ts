@@ -10,7 +10,8 @@ import {
 } from '../errors';
 import type { BufferOptions } from './buffer-options.interface';
 import type { BufferLogger } from './buffer-scheduler.interface';
-import { DataBuffer, DROP_CHANNEL_NAME, DropMessage, FLUSH_CHANNEL_NAME, laneIndex } from './data-buffer';
+import { DataBuffer, DROP_CHANNEL_NAME, DropMessage, FLUSH_CHANNEL_NAME } from './data-buffer';
+import { laneIndex } from './lane';
 import type { FlushContext } from './flush-context.interface';
 
 interface Call<T> {
