@@ -1,6 +1,5 @@
-import { INestApplication, Inject, Injectable, LoggerService, Module, ModuleMetadata, Scope } from '@nestjs/common';
+import { Inject, Injectable, Module, ModuleMetadata, Scope } from '@nestjs/common';
 import { REQUEST } from '@nestjs/core';
-import { Test, TestingModule } from '@nestjs/testing';
 import {
   BufferHandler,
   BufferOptions,
@@ -11,16 +10,7 @@ import {
   OnFlush,
   OnFlushError,
 } from 'nestjs-data-buffer';
-
-/** Swallows Nest's own output; bootstrap failures are asserted through the thrown errors. */
-class SilentLogger implements LoggerService {
-  log() {}
-  error() {}
-  warn() {}
-  debug() {}
-  verbose() {}
-  fatal() {}
-}
+import { useBufferTestApp } from './support/buffer-test.utils';
 
 @BufferHandler('events')
 class EventsHandler {
@@ -97,27 +87,8 @@ class HandlerDependingOnRequest {
 }
 
 describe('bootstrap failures', () => {
-  let moduleRef: TestingModule | undefined;
-  let app: INestApplication | undefined;
-
-  beforeEach(() => {
-    jest.useFakeTimers();
-  });
-
-  afterEach(async () => {
-    if (app !== undefined) await app.close();
-    else if (moduleRef !== undefined) await moduleRef.close();
-    app = moduleRef = undefined;
-    jest.useRealTimers();
-  });
-
-  /** compile() then init(): a failure in either rejects. */
-  async function boot(metadata: ModuleMetadata): Promise<INestApplication> {
-    moduleRef = await Test.createTestingModule(metadata).setLogger(new SilentLogger()).compile();
-    app = moduleRef.createNestApplication();
-    await app.init();
-    return app;
-  }
+  // Nest's own output goes to the captured logs; bootstrap failures are asserted through the thrown errors.
+  const { start: boot } = useBufferTestApp();
 
   /** The bootstrap error, asserted to be a DataBufferError naming the buffer. */
   async function bootError(metadata: ModuleMetadata, buffer: string): Promise<DataBufferError> {

@@ -1,154 +1,46 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { INestApplication, Injectable, LoggerService, Module, ModuleMetadata } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
+import { Module } from '@nestjs/common';
 import {
   BufferHandler,
   DataBuffer,
   DataBufferError,
   DataBufferModule,
-  FlushContext,
   FlushFailedError,
   getBufferToken,
-  OnFlush,
-  OnFlushError,
 } from 'nestjs-data-buffer';
-
-/** Collects every log line so a test can assert what the library logged. */
-class CapturedLogs implements LoggerService {
-  readonly entries: { level: string; message: string; context: unknown }[] = [];
-  log(message: unknown, ...rest: unknown[]) { this.push('log', message, rest); }
-  error(message: unknown, ...rest: unknown[]) { this.push('error', message, rest); }
-  warn(message: unknown, ...rest: unknown[]) { this.push('warn', message, rest); }
-  debug(message: unknown, ...rest: unknown[]) { this.push('debug', message, rest); }
-  verbose(message: unknown, ...rest: unknown[]) { this.push('verbose', message, rest); }
-  fatal(message: unknown, ...rest: unknown[]) { this.push('fatal', message, rest); }
-  /** Error lines logged with the library's context. */
-  errors(): string[] {
-    return this.entries.filter((e) => e.level === 'error' && e.context === 'DataBuffer').map((e) => e.message);
-  }
-  private push(level: string, message: unknown, rest: unknown[]) {
-    this.entries.push({ level, message: String(message), context: rest[rest.length - 1] });
-  }
-}
-
-function deferred<T = void>() {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-interface Item {
-  id: number;
-  secret?: string;
-}
-
-interface FlushCall {
-  items: Item[];
-  ctx: FlushContext;
-  at: number;
-}
-
-/** What the handlers saw; each test sets how the "database" behaves. */
-@Injectable()
-class Sink {
-  readonly flushes: FlushCall[] = [];
-  readonly failures: { error: unknown; items: Item[]; ctx: FlushContext }[] = [];
-  onFlush: (items: Item[], ctx: FlushContext) => unknown = () => undefined;
-  onFlushError: (error: unknown, items: Item[], ctx: FlushContext) => unknown = () => undefined;
-
-  ids(buffer?: string): number[][] {
-    return this.flushes.filter((f) => buffer === undefined || f.ctx.buffer === buffer).map((f) => f.items.map((i) => i.id));
-  }
-}
-
-@BufferHandler('events')
-class EventsHandler {
-  constructor(private readonly sink: Sink) {}
-
-  @OnFlush()
-  save(items: Item[], ctx: FlushContext) {
-    this.sink.flushes.push({ items: [...items], ctx, at: Date.now() });
-    return this.sink.onFlush(items, ctx);
-  }
-
-  @OnFlushError()
-  deadLetter(error: unknown, items: Item[], ctx: FlushContext) {
-    this.sink.failures.push({ error, items: [...items], ctx });
-    return this.sink.onFlushError(error, items, ctx);
-  }
-}
+import { deferred, EventsHandler, Item, RecordingSink, recordingHandler, useBufferTestApp } from './support/buffer-test.utils';
 
 /** A handler without @OnFlushError: lost items can only be logged. */
-@BufferHandler('audit')
-class AuditHandler {
-  constructor(private readonly sink: Sink) {}
-
-  @OnFlush()
-  save(items: Item[], ctx: FlushContext) {
-    this.sink.flushes.push({ items: [...items], ctx, at: Date.now() });
-    return this.sink.onFlush(items, ctx);
-  }
-}
+const AuditHandler = recordingHandler('audit', { deadLetter: false });
 
 const items = (...ids: number[]): Item[] => ids.map((id) => ({ id }));
 
 describe('flushing through Nest handlers', () => {
-  let app: INestApplication | undefined;
-  let logs: CapturedLogs;
-
-  beforeEach(() => {
-    logs = new CapturedLogs();
-    jest.useFakeTimers();
-  });
-
-  afterEach(async () => {
-    if (app !== undefined) await app.close();
-    app = undefined;
-    jest.useRealTimers();
-  });
-
-  async function start(metadata: ModuleMetadata): Promise<INestApplication> {
-    const moduleRef = await Test.createTestingModule(metadata).setLogger(logs).compile();
-    app = moduleRef.createNestApplication();
-    await app.init();
-    return app;
-  }
-
-  /** An app with the `events` buffer (options as given) and its handler. */
-  async function startEvents(options: Omit<Parameters<typeof DataBufferModule.forFeature>[0] & object, 'name'> = {}) {
-    const started = await start({
-      imports: [DataBufferModule.forFeature({ name: 'events', interval: 60_000, ...options })],
-      providers: [Sink, EventsHandler],
-    });
-    return { buffer: started.get<DataBuffer<Item>>(getBufferToken('events')), sink: started.get(Sink) };
-  }
+  const testApp = useBufferTestApp();
+  const { start, startEvents } = testApp;
 
   describe('discovery', () => {
     it('finds a @BufferHandler provided by a feature module and calls @OnFlush bound to its instance', async () => {
-      @Module({ imports: [DataBufferModule.forFeature({ name: 'events' })], providers: [Sink, EventsHandler] })
+      @Module({ imports: [DataBufferModule.forFeature({ name: 'events' })], providers: [RecordingSink, EventsHandler] })
       class EventsModule {}
       await start({ imports: [EventsModule] });
-      const buffer = app!.get<DataBuffer<Item>>(getBufferToken('events'));
+      const buffer = testApp.app.get<DataBuffer<Item>>(getBufferToken('events'));
 
       buffer.insertMany(items(1, 2));
       await buffer.flush();
 
       // The handler pushes into `this.sink`: that only works when the method is bound to the instance.
-      expect(app!.get(Sink).ids()).toEqual([[1, 2]]);
+      expect(testApp.app.get(RecordingSink).ids()).toEqual([[1, 2]]);
     });
 
     it('serves several buffers, each with its own handler', async () => {
       await start({
         imports: [DataBufferModule.forFeature([{ name: 'events' }, { name: 'audit' }])],
-        providers: [Sink, EventsHandler, AuditHandler],
+        providers: [RecordingSink, EventsHandler, AuditHandler],
       });
-      const events = app!.get<DataBuffer<Item>>(getBufferToken('events'));
-      const audit = app!.get<DataBuffer<Item>>(getBufferToken('audit'));
-      const sink = app!.get(Sink);
+      const events = testApp.app.get<DataBuffer<Item>>(getBufferToken('events'));
+      const audit = testApp.app.get<DataBuffer<Item>>(getBufferToken('audit'));
+      const sink = testApp.app.get(RecordingSink);
 
       events.insert({ id: 1 });
       audit.insert({ id: 2 });
@@ -164,18 +56,18 @@ describe('flushing through Nest handlers', () => {
       await start({
         imports: [DataBufferModule.forFeature([{ name: 'events' }, { name: 'audit' }])],
         providers: [
-          Sink,
+          RecordingSink,
           { provide: 'EVENTS_HANDLER', useClass: EventsHandler },
           { provide: 'EVENTS_HANDLER_ALIAS', useExisting: 'EVENTS_HANDLER' },
-          { provide: 'AUDIT_HANDLER', useFactory: (sink: Sink) => new FactoryAuditHandler(sink), inject: [Sink] },
+          { provide: 'AUDIT_HANDLER', useFactory: (sink: RecordingSink) => new FactoryAuditHandler(sink), inject: [RecordingSink] },
         ],
       });
-      const sink = app!.get(Sink);
+      const sink = testApp.app.get(RecordingSink);
 
-      app!.get<DataBuffer<Item>>(getBufferToken('events')).insert({ id: 1 });
-      app!.get<DataBuffer<Item>>(getBufferToken('audit')).insert({ id: 2 });
-      await app!.get<DataBuffer<Item>>(getBufferToken('events')).flush();
-      await app!.get<DataBuffer<Item>>(getBufferToken('audit')).flush();
+      testApp.app.get<DataBuffer<Item>>(getBufferToken('events')).insert({ id: 1 });
+      testApp.app.get<DataBuffer<Item>>(getBufferToken('audit')).insert({ id: 2 });
+      await testApp.app.get<DataBuffer<Item>>(getBufferToken('events')).flush();
+      await testApp.app.get<DataBuffer<Item>>(getBufferToken('audit')).flush();
 
       expect(sink.ids('events')).toEqual([[1]]);
       expect(sink.ids('audit')).toEqual([[2]]);
@@ -184,9 +76,9 @@ describe('flushing through Nest handlers', () => {
     it('finds @OnFlush and @OnFlushError methods inherited from a base class', async () => {
       @BufferHandler('events')
       class DerivedEventsHandler extends EventsHandler {}
-      await start({ imports: [DataBufferModule.forFeature({ name: 'events', retries: 0 })], providers: [Sink, DerivedEventsHandler] });
-      const buffer = app!.get<DataBuffer<Item>>(getBufferToken('events'));
-      const sink = app!.get(Sink);
+      await start({ imports: [DataBufferModule.forFeature({ name: 'events', retries: 0 })], providers: [RecordingSink, DerivedEventsHandler] });
+      const buffer = testApp.app.get<DataBuffer<Item>>(getBufferToken('events'));
+      const sink = testApp.app.get(RecordingSink);
       sink.onFlush = (_items, ctx) => {
         if (ctx.key === 'bad') throw new Error('boom');
       };
@@ -494,20 +386,20 @@ describe('flushing through Nest handlers', () => {
       expect(failure.error).toBe(thrown[2]);
       expect(failure.items).toEqual(items(7, 8, 9));
       expect(failure.ctx).toMatchObject({ buffer: 'events', key: 'k', batchId: sink.flushes[0].ctx.batchId, meta: 'm' });
-      expect(logs.errors()).toEqual([]);
+      expect(testApp.logs.errors()).toEqual([]);
     });
 
     it('without @OnFlushError, logs an error naming the buffer and the number of items lost', async () => {
-      await start({ imports: [DataBufferModule.forFeature({ name: 'audit', retries: 0 })], providers: [Sink, AuditHandler] });
-      const buffer = app!.get<DataBuffer<Item>>(getBufferToken('audit'));
-      app!.get(Sink).onFlush = () => {
+      await start({ imports: [DataBufferModule.forFeature({ name: 'audit', retries: 0 })], providers: [RecordingSink, AuditHandler] });
+      const buffer = testApp.app.get<DataBuffer<Item>>(getBufferToken('audit'));
+      testApp.app.get(RecordingSink).onFlush = () => {
         throw new Error('disk full');
       };
 
       buffer.insertMany(items(1, 2, 3, 4, 5, 6, 7));
       await expect(buffer.flush()).resolves.toEqual({ batches: 1, items: 7, failed: 7 });
 
-      const errors = logs.errors();
+      const errors = testApp.logs.errors();
       expect(errors).toHaveLength(1);
       expect(errors[0]).toContain('audit');
       expect(errors[0]).toMatch(/\b7\b/);
@@ -527,7 +419,7 @@ describe('flushing through Nest handlers', () => {
       buffer.insertMany(items(1, 2), 'bad');
       await expect(buffer.flush()).resolves.toEqual({ batches: 1, items: 2, failed: 2 });
 
-      const errors = logs.errors();
+      const errors = testApp.logs.errors();
       expect(errors).toHaveLength(1);
       expect(errors[0]).toContain('events');
       expect(errors[0]).toContain('dead letter table missing');

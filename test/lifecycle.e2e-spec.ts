@@ -1,76 +1,16 @@
-import { INestApplication, Injectable, LoggerService, ModuleMetadata } from '@nestjs/common';
+import { Injectable, ModuleMetadata } from '@nestjs/common';
 import { Interval, ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
-import { Test } from '@nestjs/testing';
 import {
   BufferClosedError,
   BufferHandler,
   DataBuffer,
   DataBufferModule,
-  FlushContext,
   FlushFailedError,
   getBufferToken,
   OnFlush,
-  OnFlushError,
   ShutdownTimeoutError,
 } from 'nestjs-data-buffer';
-
-/** Collects every log line so a test can assert what the library logged. */
-class CapturedLogs implements LoggerService {
-  readonly entries: { level: string; message: string; context: unknown }[] = [];
-  log(message: unknown, ...rest: unknown[]) { this.push('log', message, rest); }
-  error(message: unknown, ...rest: unknown[]) { this.push('error', message, rest); }
-  warn(message: unknown, ...rest: unknown[]) { this.push('warn', message, rest); }
-  debug(message: unknown, ...rest: unknown[]) { this.push('debug', message, rest); }
-  verbose(message: unknown, ...rest: unknown[]) { this.push('verbose', message, rest); }
-  fatal(message: unknown, ...rest: unknown[]) { this.push('fatal', message, rest); }
-  /** Error lines logged with the library's context. */
-  errors(): string[] {
-    return this.entries.filter((e) => e.level === 'error' && e.context === 'DataBuffer').map((e) => e.message);
-  }
-  private push(level: string, message: unknown, rest: unknown[]) {
-    this.entries.push({ level, message: String(message), context: rest[rest.length - 1] });
-  }
-}
-
-function deferred<T = void>() {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((res) => (resolve = res));
-  return { promise, resolve };
-}
-
-interface Item {
-  id: number;
-}
-
-@Injectable()
-class Sink {
-  readonly flushes: { items: Item[]; ctx: FlushContext; at: number }[] = [];
-  readonly failures: { error: unknown; items: Item[]; ctx: FlushContext; at: number }[] = [];
-  onFlush: (items: Item[], ctx: FlushContext) => unknown = () => undefined;
-
-  ids(): number[][] {
-    return this.flushes.map((f) => f.items.map((i) => i.id));
-  }
-  delivered(): number[] {
-    return this.flushes.flatMap((f) => f.items.map((i) => i.id)).sort((a, b) => a - b);
-  }
-}
-
-@BufferHandler('events')
-class EventsHandler {
-  constructor(private readonly sink: Sink) {}
-
-  @OnFlush()
-  save(items: Item[], ctx: FlushContext) {
-    this.sink.flushes.push({ items: [...items], ctx, at: Date.now() });
-    return this.sink.onFlush(items, ctx);
-  }
-
-  @OnFlushError()
-  deadLetter(error: unknown, items: Item[], ctx: FlushContext) {
-    this.sink.failures.push({ error, items: [...items], ctx, at: Date.now() });
-  }
-}
+import { deferred, EventsHandler, Item, RecordingSink, useBufferTestApp } from './support/buffer-test.utils';
 
 @Injectable()
 class AppJobs {
@@ -84,54 +24,15 @@ class AppJobs {
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe('lifecycle: timers, bootstrap and shutdown', () => {
-  let app: INestApplication | undefined;
-  let logs: CapturedLogs;
-
-  beforeEach(() => {
-    logs = new CapturedLogs();
-    jest.useFakeTimers();
-  });
-
-  afterEach(async () => {
-    if (app !== undefined) await app.close();
-    app = undefined;
-    jest.useRealTimers();
-  });
-
-  /** Compiles and creates the app without initialising it. */
-  async function create(metadata: ModuleMetadata): Promise<INestApplication> {
-    const moduleRef = await Test.createTestingModule(metadata).setLogger(logs).compile();
-    app = moduleRef.createNestApplication();
-    return app;
-  }
-
-  async function start(metadata: ModuleMetadata): Promise<INestApplication> {
-    const created = await create(metadata);
-    await created.init();
-    return created;
-  }
-
-  async function startEvents(options: Record<string, unknown> = {}, extra: ModuleMetadata = {}) {
-    const started = await start({
-      imports: [DataBufferModule.forFeature({ name: 'events', interval: 60_000, ...options }), ...(extra.imports ?? [])],
-      providers: [Sink, EventsHandler, ...(extra.providers ?? [])],
-    });
-    return { buffer: started.get<DataBuffer<Item>>(getBufferToken('events')), sink: started.get(Sink) };
-  }
-
-  /** Closes the app (and forgets it, so afterEach does not close it twice). */
-  function close(): Promise<void> {
-    const closing = app!.close();
-    app = undefined;
-    return closing;
-  }
+  const testApp = useBufferTestApp();
+  const { create, start, startEvents, close } = testApp;
 
   const laneTimers = (registry: SchedulerRegistry) => registry.getTimeouts().filter((name) => name.includes('events'));
 
   describe('timers in SchedulerRegistry', () => {
     it('registers one timer per lane, named after the buffer and the lane', async () => {
       const { buffer } = await startEvents({ partitions: 3 });
-      const registry = app!.get(SchedulerRegistry);
+      const registry = testApp.app.get(SchedulerRegistry);
 
       buffer.insertMany(range(1, 6).map((id) => ({ id })));
 
@@ -143,7 +44,7 @@ describe('lifecycle: timers, bootstrap and shutdown', () => {
 
     it('keeps at most one timer per lane with 10k keys, and still flushes every key on time', async () => {
       const { buffer, sink } = await startEvents({ partitions: 4, interval: 1_000 });
-      const registry = app!.get(SchedulerRegistry);
+      const registry = testApp.app.get(SchedulerRegistry);
 
       for (let i = 0; i < 10_000; i++) {
         buffer.insert({ id: i }, `key-${i}`);
@@ -165,7 +66,7 @@ describe('lifecycle: timers, bootstrap and shutdown', () => {
 
     it('leaves no timer behind after app.close()', async () => {
       const { buffer } = await startEvents({ partitions: 2 });
-      const registry = app!.get(SchedulerRegistry);
+      const registry = testApp.app.get(SchedulerRegistry);
       buffer.insertMany([{ id: 1 }, { id: 2 }]);
       buffer.insert({ id: 3 }, 'k');
       expect(laneTimers(registry).length).toBeGreaterThan(0);
@@ -179,7 +80,7 @@ describe('lifecycle: timers, bootstrap and shutdown', () => {
 
   describe('bootstrap', () => {
     it('keeps items inserted before app.init() and flushes them on the clock of their batch', async () => {
-      const created = await create({ imports: [DataBufferModule.forFeature({ name: 'events', interval: 1_000 })], providers: [Sink, EventsHandler] });
+      const created = await create({ imports: [DataBufferModule.forFeature({ name: 'events', interval: 1_000 })], providers: [RecordingSink, EventsHandler] });
       const buffer = created.get<DataBuffer<Item>>(getBufferToken('events'));
 
       buffer.insert({ id: 1 });
@@ -187,44 +88,44 @@ describe('lifecycle: timers, bootstrap and shutdown', () => {
       let committed = false;
       const commit = buffer.commit({ id: 3 }).then(() => (committed = true));
       await jest.advanceTimersByTimeAsync(600); // the batches' clocks started at insert
-      expect(created.get(Sink).flushes).toHaveLength(0);
+      expect(created.get(RecordingSink).flushes).toHaveLength(0);
 
       await created.init();
       await jest.advanceTimersByTimeAsync(399);
-      expect(created.get(Sink).flushes).toHaveLength(0);
+      expect(created.get(RecordingSink).flushes).toHaveLength(0);
       expect(committed).toBe(false);
       await jest.advanceTimersByTimeAsync(1);
 
-      expect(created.get(Sink).delivered()).toEqual([1, 2, 3]);
-      expect(created.get(Sink).flushes.every((f) => f.ctx.reason === 'interval')).toBe(true);
+      expect(created.get(RecordingSink).delivered()).toEqual([1, 2, 3]);
+      expect(created.get(RecordingSink).flushes.every((f) => f.ctx.reason === 'interval')).toBe(true);
       await commit;
       expect(committed).toBe(true);
     });
 
     it('flushes at bootstrap a batch that is already overdue', async () => {
-      const created = await create({ imports: [DataBufferModule.forFeature({ name: 'events', interval: 1_000 })], providers: [Sink, EventsHandler] });
+      const created = await create({ imports: [DataBufferModule.forFeature({ name: 'events', interval: 1_000 })], providers: [RecordingSink, EventsHandler] });
       const buffer = created.get<DataBuffer<Item>>(getBufferToken('events'));
 
       buffer.insertMany([{ id: 1 }, { id: 2 }]);
       await jest.advanceTimersByTimeAsync(5_000);
-      expect(created.get(Sink).flushes).toHaveLength(0);
+      expect(created.get(RecordingSink).flushes).toHaveLength(0);
 
       await created.init();
       await jest.advanceTimersByTimeAsync(0);
 
-      expect(created.get(Sink).ids()).toEqual([[1, 2]]);
+      expect(created.get(RecordingSink).ids()).toEqual([[1, 2]]);
     });
 
     it('flushes at bootstrap a batch that reached maxSize before it', async () => {
-      const created = await create({ imports: [DataBufferModule.forFeature({ name: 'events', maxSize: 2 })], providers: [Sink, EventsHandler] });
+      const created = await create({ imports: [DataBufferModule.forFeature({ name: 'events', maxSize: 2 })], providers: [RecordingSink, EventsHandler] });
       const buffer = created.get<DataBuffer<Item>>(getBufferToken('events'));
 
       buffer.insertMany([{ id: 1 }, { id: 2 }, { id: 3 }]);
       await created.init();
       await jest.advanceTimersByTimeAsync(0);
 
-      expect(created.get(Sink).ids()).toEqual([[1, 2]]);
-      expect(created.get(Sink).flushes[0].ctx.reason).toBe('size');
+      expect(created.get(RecordingSink).ids()).toEqual([[1, 2]]);
+      expect(created.get(RecordingSink).flushes[0].ctx.reason).toBe('size');
     });
   });
 
@@ -397,13 +298,13 @@ describe('lifecycle: timers, bootstrap and shutdown', () => {
         imports: [DataBufferModule.forRoot({ shutdownTimeout: 1_000 }), DataBufferModule.forFeature({ name: 'audit' })],
         providers: [HungAuditHandler],
       });
-      app!.get<DataBuffer<Item>>(getBufferToken('audit')).insertMany([{ id: 1 }, { id: 2 }, { id: 3 }]);
+      testApp.app.get<DataBuffer<Item>>(getBufferToken('audit')).insertMany([{ id: 1 }, { id: 2 }, { id: 3 }]);
 
       const closing = close();
       await jest.advanceTimersByTimeAsync(1_000);
       await closing;
 
-      const errors = logs.errors();
+      const errors = testApp.logs.errors();
       expect(errors).toHaveLength(1);
       expect(errors[0]).toContain('audit');
       expect(errors[0]).toMatch(/\b3\b/);
@@ -415,11 +316,11 @@ describe('lifecycle: timers, bootstrap and shutdown', () => {
     ])('still flushes everything when the app imports ScheduleModule.forRoot() (%s the buffers), whose shutdown clears the timers first', async (_order, importsWith) => {
       await start({
         imports: importsWith([DataBufferModule.forFeature({ name: 'events', interval: 1_000, partitions: 2 })]),
-        providers: [Sink, EventsHandler, AppJobs],
+        providers: [RecordingSink, EventsHandler, AppJobs],
       });
-      const buffer = app!.get<DataBuffer<Item>>(getBufferToken('events'));
-      const sink = app!.get(Sink);
-      const registry = app!.get(SchedulerRegistry);
+      const buffer = testApp.app.get<DataBuffer<Item>>(getBufferToken('events'));
+      const sink = testApp.app.get(RecordingSink);
+      const registry = testApp.app.get(SchedulerRegistry);
 
       buffer.insertMany([{ id: 1 }, { id: 2 }]);
       buffer.insert({ id: 3 }, 'k');
@@ -431,7 +332,7 @@ describe('lifecycle: timers, bootstrap and shutdown', () => {
 
       expect(sink.delivered()).toEqual([1, 2, 3, 4, 5, 6]);
       expect(sink.flushes.filter((f) => f.items.some((i) => i.id >= 4)).every((f) => f.ctx.reason === 'shutdown')).toBe(true);
-      expect(logs.errors()).toEqual([]);
+      expect(testApp.logs.errors()).toEqual([]);
       expect(laneTimers(registry)).toEqual([]);
       expect(jest.getTimerCount()).toBe(0);
     });

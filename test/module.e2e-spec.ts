@@ -1,64 +1,19 @@
-import { INestApplication, Injectable, LoggerService, Module, ModuleMetadata } from '@nestjs/common';
+import { Injectable, Module, ModuleMetadata } from '@nestjs/common';
 import { Cron, CronExpression, Interval, ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
-import { Test } from '@nestjs/testing';
 import {
-  BufferHandler,
   DataBuffer,
   DataBufferError,
+  DataBufferFeatureAsyncOptions,
   DataBufferModule,
   DataBufferOptionsFactory,
   DataBufferRegistry,
-  FlushContext,
   getBufferToken,
   InjectBuffer,
-  OnFlush,
 } from 'nestjs-data-buffer';
+import { Item, RecordingSink, recordingHandler, useBufferTestApp } from './support/buffer-test.utils';
 
-/** Collects every log line so a test can assert what the library logged. */
-class CapturedLogs implements LoggerService {
-  readonly entries: { level: string; message: string; context: unknown }[] = [];
-  log(message: unknown, ...rest: unknown[]) { this.push('log', message, rest); }
-  error(message: unknown, ...rest: unknown[]) { this.push('error', message, rest); }
-  warn(message: unknown, ...rest: unknown[]) { this.push('warn', message, rest); }
-  debug(message: unknown, ...rest: unknown[]) { this.push('debug', message, rest); }
-  verbose(message: unknown, ...rest: unknown[]) { this.push('verbose', message, rest); }
-  fatal(message: unknown, ...rest: unknown[]) { this.push('fatal', message, rest); }
-  /** Error lines logged with the library's context. */
-  errors(): string[] {
-    return this.entries.filter((e) => e.level === 'error' && e.context === 'DataBuffer').map((e) => e.message);
-  }
-  private push(level: string, message: unknown, rest: unknown[]) {
-    this.entries.push({ level, message: String(message), context: rest[rest.length - 1] });
-  }
-}
-
-interface Item {
-  id: number;
-}
-
-@Injectable()
-class Sink {
-  readonly flushes: { items: Item[]; ctx: FlushContext }[] = [];
-
-  /** Batches of one buffer as arrays of ids. */
-  ids(buffer: string): number[][] {
-    return this.flushes.filter((f) => f.ctx.buffer === buffer).map((f) => f.items.map((i) => i.id));
-  }
-}
-
-function handlerFor(buffer: string) {
-  @BufferHandler(buffer)
-  class Handler {
-    constructor(readonly sink: Sink) {}
-
-    @OnFlush()
-    save(items: Item[], ctx: FlushContext) {
-      this.sink.flushes.push({ items: [...items], ctx });
-    }
-  }
-  Object.defineProperty(Handler, 'name', { value: `${buffer}Handler` });
-  return Handler;
-}
+/** Handlers that record what they flush; nothing in this file fails a flush, so none has @OnFlushError. */
+const handlerFor = (buffer: string) => recordingHandler(buffer, { deadLetter: false });
 
 const EventsHandler = handlerFor('events');
 const AuditHandler = handlerFor('audit');
@@ -115,28 +70,10 @@ class AppJobs {
 const laneTimers = (registry: SchedulerRegistry, buffer: string) => registry.getTimeouts().filter((name) => name.includes(buffer));
 
 describe('DataBufferModule registration', () => {
-  let app: INestApplication | undefined;
-  let logs: CapturedLogs;
+  const testApp = useBufferTestApp();
+  const { start } = testApp;
 
-  beforeEach(() => {
-    logs = new CapturedLogs();
-    jest.useFakeTimers();
-  });
-
-  afterEach(async () => {
-    if (app !== undefined) await app.close();
-    app = undefined;
-    jest.useRealTimers();
-  });
-
-  async function start(metadata: ModuleMetadata): Promise<INestApplication> {
-    const moduleRef = await Test.createTestingModule(metadata).setLogger(logs).compile();
-    app = moduleRef.createNestApplication();
-    await app.init();
-    return app;
-  }
-
-  const bufferOf = (name: string) => app!.get<DataBuffer<Item>>(getBufferToken(name));
+  const bufferOf = (name: string) => testApp.app.get<DataBuffer<Item>>(getBufferToken(name));
 
   /** Inserts n items and lets pending microtasks run: a size trigger flushes right away. */
   async function insertN(name: string, n: number, firstId = 1) {
@@ -146,28 +83,28 @@ describe('DataBufferModule registration', () => {
 
   describe('forFeature', () => {
     it('registers one buffer with its options, injectable through getBufferToken', async () => {
-      await start({ imports: [DataBufferModule.forFeature({ name: 'events', maxSize: 3, interval: 60_000 })], providers: [Sink, EventsHandler] });
+      await start({ imports: [DataBufferModule.forFeature({ name: 'events', maxSize: 3, interval: 60_000 })], providers: [RecordingSink, EventsHandler] });
 
       const buffer = bufferOf('events');
       expect(buffer).toBeInstanceOf(DataBuffer);
       expect(buffer.name).toBe('events');
 
       await insertN('events', 2);
-      expect(app!.get(Sink).flushes).toHaveLength(0);
+      expect(testApp.app.get(RecordingSink).flushes).toHaveLength(0);
       await insertN('events', 1, 3);
-      expect(app!.get(Sink).ids('events')).toEqual([[1, 2, 3]]);
+      expect(testApp.app.get(RecordingSink).ids('events')).toEqual([[1, 2, 3]]);
     });
 
     it('registers an array of buffers, each with its own options', async () => {
       await start({
         imports: [DataBufferModule.forFeature([{ name: 'audit' }, { name: 'views', maxSize: 2 }])],
-        providers: [Sink, AuditHandler, ViewsHandler],
+        providers: [RecordingSink, AuditHandler, ViewsHandler],
       });
 
       await insertN('audit', 2);
       await insertN('views', 2);
 
-      const sink = app!.get(Sink);
+      const sink = testApp.app.get(RecordingSink);
       expect(sink.ids('views')).toEqual([[1, 2]]);
       expect(sink.ids('audit')).toEqual([]);
       expect(bufferOf('audit').size()).toBe(2);
@@ -175,26 +112,26 @@ describe('DataBufferModule registration', () => {
     });
 
     it('uses the documented defaults when no options are given (interval 5000)', async () => {
-      await start({ imports: [DataBufferModule.forFeature({ name: 'events' })], providers: [Sink, EventsHandler] });
+      await start({ imports: [DataBufferModule.forFeature({ name: 'events' })], providers: [RecordingSink, EventsHandler] });
 
       await insertN('events', 1);
       await jest.advanceTimersByTimeAsync(4_999);
-      expect(app!.get(Sink).flushes).toHaveLength(0);
+      expect(testApp.app.get(RecordingSink).flushes).toHaveLength(0);
       await jest.advanceTimersByTimeAsync(1);
-      expect(app!.get(Sink).ids('events')).toEqual([[1]]);
+      expect(testApp.app.get(RecordingSink).ids('events')).toEqual([[1]]);
     });
 
     it('works in a feature module without forRoot and without the app importing ScheduleModule', async () => {
-      @Module({ imports: [DataBufferModule.forFeature({ name: 'events', interval: 1_000 })], providers: [Sink, EventsHandler] })
+      @Module({ imports: [DataBufferModule.forFeature({ name: 'events', interval: 1_000 })], providers: [RecordingSink, EventsHandler] })
       class EventsModule {}
       await start({ imports: [EventsModule] });
 
       await insertN('events', 1);
-      expect(laneTimers(app!.get(SchedulerRegistry), 'events')).toHaveLength(1);
+      expect(laneTimers(testApp.app.get(SchedulerRegistry), 'events')).toHaveLength(1);
       await jest.advanceTimersByTimeAsync(1_000);
 
-      expect(app!.get(Sink).ids('events')).toEqual([[1]]);
-      expect(app!.get(Sink).flushes[0].ctx.reason).toBe('interval');
+      expect(testApp.app.get(RecordingSink).ids('events')).toEqual([[1]]);
+      expect(testApp.app.get(RecordingSink).flushes[0].ctx.reason).toBe('interval');
     });
 
     it('lets a static module that registers a buffer be imported by several modules (one registration)', async () => {
@@ -202,58 +139,50 @@ describe('DataBufferModule registration', () => {
       class EventsBufferModule {}
       @Module({ imports: [EventsBufferModule], providers: [EventsService], exports: [EventsService] })
       class TrackingModule {}
-      @Module({ imports: [EventsBufferModule], providers: [Sink, EventsHandler] })
+      @Module({ imports: [EventsBufferModule], providers: [RecordingSink, EventsHandler] })
       class PersistenceModule {}
 
       await start({ imports: [TrackingModule, PersistenceModule] });
 
-      expect(app!.get(DataBufferRegistry).getAll().map((b) => b.name)).toEqual(['events']);
-      app!.get(EventsService).track({ id: 1 });
+      expect(testApp.app.get(DataBufferRegistry).getAll().map((b) => b.name)).toEqual(['events']);
+      testApp.app.get(EventsService).track({ id: 1 });
       await bufferOf('events').flush();
-      expect(app!.get(Sink).ids('events')).toEqual([[1]]);
+      expect(testApp.app.get(RecordingSink).ids('events')).toEqual([[1]]);
     });
   });
 
   describe('forFeatureAsync', () => {
+    /** An app with the `metrics` buffer registered through forFeatureAsync (options as given) and its handler. */
+    const startMetrics = (options: Omit<DataBufferFeatureAsyncOptions, 'name'>) =>
+      start({ imports: [DataBufferModule.forFeatureAsync({ name: 'metrics', ...options })], providers: [RecordingSink, MetricsHandler] });
+
     it('takes options from useFactory with a config provider injected from `imports`', async () => {
-      await start({
-        imports: [
-          DataBufferModule.forFeatureAsync({
-            name: 'metrics',
-            imports: [ConfigModule],
-            inject: [AppConfig],
-            useFactory: async (config: AppConfig) => ({ maxSize: config.metricsMaxSize, meta: config.metricsMeta, interval: 60_000 }),
-          }),
-        ],
-        providers: [Sink, MetricsHandler],
+      await startMetrics({
+        imports: [ConfigModule],
+        inject: [AppConfig],
+        useFactory: async (config: AppConfig) => ({ maxSize: config.metricsMaxSize, meta: config.metricsMeta, interval: 60_000 }),
       });
 
       expect(bufferOf('metrics').name).toBe('metrics');
       await insertN('metrics', 3);
-      const sink = app!.get(Sink);
+      const sink = testApp.app.get(RecordingSink);
       expect(sink.ids('metrics')).toEqual([[1, 2]]);
       expect(sink.flushes[0].ctx.meta).toEqual({ source: 'config' });
     });
 
     it('takes options from useClass, which may inject providers from `imports`', async () => {
-      await start({
-        imports: [DataBufferModule.forFeatureAsync({ name: 'metrics', imports: [ConfigModule], useClass: MetricsOptionsFactory })],
-        providers: [Sink, MetricsHandler],
-      });
+      await startMetrics({ imports: [ConfigModule], useClass: MetricsOptionsFactory });
 
       await insertN('metrics', 2);
-      expect(app!.get(Sink).ids('metrics')).toEqual([[1, 2]]);
-      expect(app!.get(Sink).flushes[0].ctx.meta).toEqual({ source: 'config' });
+      expect(testApp.app.get(RecordingSink).ids('metrics')).toEqual([[1, 2]]);
+      expect(testApp.app.get(RecordingSink).flushes[0].ctx.meta).toEqual({ source: 'config' });
     });
 
     it('takes options from useExisting, a factory exported by an imported module', async () => {
-      await start({
-        imports: [DataBufferModule.forFeatureAsync({ name: 'metrics', imports: [MetricsOptionsModule], useExisting: MetricsOptionsFactory })],
-        providers: [Sink, MetricsHandler],
-      });
+      await startMetrics({ imports: [MetricsOptionsModule], useExisting: MetricsOptionsFactory });
 
       await insertN('metrics', 2);
-      expect(app!.get(Sink).ids('metrics')).toEqual([[1, 2]]);
+      expect(testApp.app.get(RecordingSink).ids('metrics')).toEqual([[1, 2]]);
     });
   });
 
@@ -264,13 +193,13 @@ describe('DataBufferModule registration', () => {
           DataBufferModule.forRoot({ defaults: { maxSize: 2, meta: 'from-defaults', interval: 60_000 } }),
           DataBufferModule.forFeature([{ name: 'events' }, { name: 'audit', maxSize: 3, meta: 'own' }]),
         ],
-        providers: [Sink, EventsHandler, AuditHandler],
+        providers: [RecordingSink, EventsHandler, AuditHandler],
       });
 
       await insertN('events', 3);
       await insertN('audit', 3);
 
-      const sink = app!.get(Sink);
+      const sink = testApp.app.get(RecordingSink);
       expect(sink.ids('events')).toEqual([[1, 2]]);
       expect(sink.ids('audit')).toEqual([[1, 2, 3]]);
       expect(sink.flushes.find((f) => f.ctx.buffer === 'events')!.ctx.meta).toBe('from-defaults');
@@ -283,7 +212,7 @@ describe('DataBufferModule registration', () => {
           DataBufferModule.forFeature({ name: 'events' }),
           DataBufferModule.forFeatureAsync({ name: 'metrics', useFactory: () => ({}) }),
         ],
-        providers: [Sink, EventsHandler, MetricsHandler],
+        providers: [RecordingSink, EventsHandler, MetricsHandler],
       })
       class FeatureModule {}
       await start({ imports: [FeatureModule, DataBufferModule.forRoot({ defaults: { maxSize: 2 } })] });
@@ -291,8 +220,8 @@ describe('DataBufferModule registration', () => {
       await insertN('events', 2);
       await insertN('metrics', 2);
 
-      expect(app!.get(Sink).ids('events')).toEqual([[1, 2]]);
-      expect(app!.get(Sink).ids('metrics')).toEqual([[1, 2]]);
+      expect(testApp.app.get(RecordingSink).ids('events')).toEqual([[1, 2]]);
+      expect(testApp.app.get(RecordingSink).ids('metrics')).toEqual([[1, 2]]);
     });
 
     it('forRootAsync takes defaults from a factory with injected config', async () => {
@@ -305,11 +234,11 @@ describe('DataBufferModule registration', () => {
           }),
           DataBufferModule.forFeature({ name: 'events' }),
         ],
-        providers: [Sink, EventsHandler],
+        providers: [RecordingSink, EventsHandler],
       });
 
       await insertN('events', 2);
-      expect(app!.get(Sink).ids('events')).toEqual([[1, 2]]);
+      expect(testApp.app.get(RecordingSink).ids('events')).toEqual([[1, 2]]);
     });
   });
 
@@ -317,15 +246,15 @@ describe('DataBufferModule registration', () => {
     it('@InjectBuffer injects the registered buffer into a service of another module', async () => {
       @Module({ imports: [DataBufferModule.forFeature({ name: 'events' })], providers: [EventsService], exports: [EventsService] })
       class TrackingModule {}
-      await start({ imports: [TrackingModule], providers: [Sink, EventsHandler] });
+      await start({ imports: [TrackingModule], providers: [RecordingSink, EventsHandler] });
 
-      const service = app!.get(EventsService);
+      const service = testApp.app.get(EventsService);
       expect(service.events).toBe(bufferOf('events'));
 
       service.track({ id: 1 }, 'tenant-a');
       service.track({ id: 2 });
       await bufferOf('events').flush();
-      expect(app!.get(Sink).flushes.map((f) => [f.ctx.key, f.items.map((i) => i.id)])).toEqual([
+      expect(testApp.app.get(RecordingSink).flushes.map((f) => [f.ctx.key, f.items.map((i) => i.id)])).toEqual([
         ['tenant-a', [1]],
         [undefined, [2]],
       ]);
@@ -334,9 +263,9 @@ describe('DataBufferModule registration', () => {
     it('DataBufferRegistry gets, lists and checks buffers by name', async () => {
       await start({
         imports: [DataBufferModule.forFeature({ name: 'events' }), DataBufferModule.forFeature([{ name: 'audit' }, { name: 'views' }])],
-        providers: [Sink, EventsHandler, AuditHandler, ViewsHandler],
+        providers: [RecordingSink, EventsHandler, AuditHandler, ViewsHandler],
       });
-      const registry = app!.get(DataBufferRegistry);
+      const registry = testApp.app.get(DataBufferRegistry);
 
       expect(registry.get('events')).toBe(bufferOf('events'));
       expect(registry.get('views')).toBe(bufferOf('views'));
@@ -355,31 +284,31 @@ describe('DataBufferModule registration', () => {
     const feature = [DataBufferModule.forFeature({ name: 'events', interval: 1_000 })];
 
     it('runs the app\'s @Interval and @Cron jobs once per tick, and buffers still flush', async () => {
-      await start({ imports: importsWith(feature), providers: [Sink, EventsHandler, AppJobs] });
+      await start({ imports: importsWith(feature), providers: [RecordingSink, EventsHandler, AppJobs] });
 
       await insertN('events', 1);
       await jest.advanceTimersByTimeAsync(3_000);
 
-      const jobs = app!.get(AppJobs);
+      const jobs = testApp.app.get(AppJobs);
       expect(jobs.ticks).toBe(3);
       expect(jobs.crons).toBeGreaterThanOrEqual(2);
       expect(jobs.crons).toBeLessThanOrEqual(3);
-      expect(app!.get(Sink).ids('events')).toEqual([[1]]);
-      expect(logs.errors()).toEqual([]);
+      expect(testApp.app.get(RecordingSink).ids('events')).toEqual([[1]]);
+      expect(testApp.logs.errors()).toEqual([]);
     });
 
     it('keeps the lane timers in the SchedulerRegistry the app\'s own providers inject', async () => {
-      await start({ imports: importsWith(feature), providers: [Sink, EventsHandler, AppJobs] });
+      await start({ imports: importsWith(feature), providers: [RecordingSink, EventsHandler, AppJobs] });
 
       await insertN('events', 1);
 
-      expect(laneTimers(app!.get(AppJobs).schedulerRegistry, 'events')).toHaveLength(1);
+      expect(laneTimers(testApp.app.get(AppJobs).schedulerRegistry, 'events')).toHaveLength(1);
     });
 
     it('app.get(SchedulerRegistry) still finds the app\'s own jobs', async () => {
-      await start({ imports: importsWith(feature), providers: [Sink, EventsHandler, AppJobs] });
+      await start({ imports: importsWith(feature), providers: [RecordingSink, EventsHandler, AppJobs] });
 
-      const registry = app!.get(SchedulerRegistry);
+      const registry = testApp.app.get(SchedulerRegistry);
       expect(registry.getIntervals()).toContain('app-tick');
       expect(() => registry.getCronJob('app-cron')).not.toThrow();
     });
