@@ -161,20 +161,6 @@ describe('DataBuffer engine', () => {
       expect(buffer.stats().keys).toBe(0);
     });
 
-    it('keeps no timer for a lane with nothing pending', async () => {
-      const { buffer, calls } = make({ interval: 1000, maxSize: 2, partitions: 2 });
-      buffer.start();
-      buffer.insert(1);
-      expect(buffer.timerCount).toBe(1);
-      buffer.insert(2);
-      expect(buffer.timerCount).toBe(2);
-      buffer.insertMany([3, 4]);
-      await tick();
-      expect(calls).toHaveLength(2);
-      expect(buffer.timerCount).toBe(0);
-      expect(jest.getTimerCount()).toBe(0);
-    });
-
     it('keeps the clock of items inserted before start and flushes overdue batches at start', async () => {
       const { buffer, calls } = make({ interval: 1000 });
       buffer.insert(1, 'old');

@@ -387,15 +387,7 @@ export class DataBuffer<T = unknown> {
     if (batch.nextOpen === null) lane.openTail = batch.prevOpen;
     else batch.nextOpen.prevOpen = batch.prevOpen;
     batch.prevOpen = batch.nextOpen = null;
-    if (--lane.openCount === 0) this.idleLane(lane);
-  }
-
-  /** A lane with no open batch needs no timer: it goes (none is left behind) until the next batch opens. */
-  private idleLane(lane: Lane<T>): void {
-    lane.heap.length = 0;
-    if (lane.timerDue === Infinity) return;
-    lane.timerDue = Infinity;
-    this.scheduler.clearLaneTimer(lane.timerName);
+    lane.openCount--;
   }
 
   /** Detaches a full (or due) batch and queues it on its lane: swap, don't copy. */
