@@ -38,4 +38,3 @@ export const SCOPED_HANDLER = (className: string, buffer: string) =>
   `${className} is a @BufferHandler('${buffer}') but is request-scoped or transient (or depends on such a provider): ` +
   `buffer handlers must be singletons`;
 
-export const INVALID_SHUTDOWN_TIMEOUT = 'shutdownTimeout';
