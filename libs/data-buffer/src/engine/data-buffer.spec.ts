@@ -346,6 +346,27 @@ describe('DataBuffer engine', () => {
     });
   });
 
+  describe('flushTimeout across attempts', () => {
+    it("times every attempt from its own start, whatever ran on the lane before", async () => {
+      let abortedAt = -1;
+      const start = Date.now();
+      const { buffer, errors } = make({ maxSize: 1, retries: 0, flushTimeout: 100 }, (items, ctx) => {
+        if (items[0] === 1) return Promise.resolve();
+        ctx.signal.addEventListener('abort', () => (abortedAt = Date.now() - start));
+        return new Promise(() => undefined);
+      });
+      buffer.start();
+      buffer.insert(1);
+      await jest.advanceTimersByTimeAsync(60);
+      buffer.insert(2);
+      await jest.advanceTimersByTimeAsync(99);
+      expect(errors).toHaveLength(0);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(abortedAt).toBe(160);
+      expect(errors[0].error).toBeInstanceOf(FlushTimeoutError);
+    });
+  });
+
   describe('ctx.signal', () => {
     it('is never handed out again once aborted, nor while an earlier attempt left a listener on it', async () => {
       const signals: AbortSignal[] = [];

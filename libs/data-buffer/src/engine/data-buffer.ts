@@ -134,6 +134,7 @@ export class DataBuffer<T = unknown> {
       const lane = new Lane<T>(i, `data-buffer:${this.name}:${i}`);
       lane.onTimer = () => this.onLaneTimer(lane);
       lane.pumpTask = () => this.pump(lane);
+      lane.onWatchdog = () => this.onWatchdog(lane);
       this.lanes.push(lane);
     }
     this.trackOrder = this.opts.overflow === 'drop-oldest';
@@ -723,10 +724,7 @@ export class DataBuffer<T = unknown> {
     const decide = (error: unknown, failed: boolean): void => {
       if (lane.attemptToken !== token) return;
       lane.attemptToken++;
-      if (lane.attemptTimer !== null) {
-        this.scheduler.clearTimeout(lane.attemptTimer);
-        lane.attemptTimer = null;
-      }
+      lane.onDeadline = null;
       if (report !== null) report(error, failed);
       else this.attemptDone(batch, error, failed);
     };
@@ -742,17 +740,54 @@ export class DataBuffer<T = unknown> {
       return;
     }
     const timeout = batch.options.flushTimeout;
-    lane.attemptTimer = this.scheduler.setTimeout(timeout, () => {
-      if (lane.attemptToken !== token) return;
-      lane.attemptTimer = null;
+    lane.onDeadline = () => {
       const error = new FlushTimeoutError(this.name, timeout);
       batch.controller?.abort(error);
       decide(error, true);
-    });
+    };
+    this.armWatchdog(lane, timeout);
     (result as PromiseLike<unknown>).then(
       () => decide(undefined, false),
       (error: unknown) => decide(error, true),
     );
+  }
+
+  /**
+   * Sets the running attempt's `flushTimeout` deadline on the lane's watchdog timer. Making and
+   * cancelling a timer for every batch costs more than the rest of a flush, so the watchdog
+   * outlives attempts: armed no later than the deadline, it re-arms itself for the rest of the
+   * time when it fires early, and fires into nothing (and stays off) when the lane is idle.
+   */
+  private armWatchdog(lane: Lane<T>, timeout: number): void {
+    const now = this.scheduler.now();
+    lane.deadlineAt = now + timeout;
+    if (lane.watchdog !== null) {
+      if (lane.watchdogAt <= lane.deadlineAt) return;
+      this.scheduler.clearTimeout(lane.watchdog);
+    }
+    lane.watchdogAt = lane.deadlineAt;
+    lane.watchdog = this.scheduler.setTimeout(timeout, lane.onWatchdog);
+  }
+
+  private onWatchdog(lane: Lane<T>): void {
+    lane.watchdog = null;
+    if (lane.onDeadline === null) return;
+    const now = this.scheduler.now();
+    if (lane.deadlineAt > now) {
+      lane.watchdogAt = lane.deadlineAt;
+      lane.watchdog = this.scheduler.setTimeout(lane.deadlineAt - now, lane.onWatchdog);
+      return;
+    }
+    const onDeadline = lane.onDeadline;
+    lane.onDeadline = null;
+    onDeadline();
+  }
+
+  private stopWatchdog(lane: Lane<T>): void {
+    lane.onDeadline = null;
+    if (lane.watchdog === null) return;
+    this.scheduler.clearTimeout(lane.watchdog);
+    lane.watchdog = null;
   }
 
   /** Settles the batch, or schedules its retry, or hands it to the error handler after the last attempt. */
@@ -933,6 +968,7 @@ export class DataBuffer<T = unknown> {
     const timedOut = await Promise.race([this.whenIdle().then(() => false), outOfTime]);
     this.scheduler.clearTimeout(timer);
     if (timedOut) await this.abandon(new ShutdownTimeoutError(this.name, timeout));
+    for (const lane of this.lanes) this.stopWatchdog(lane);
   }
 
   /** Fails every batch that is still queued or running, lane by lane in order. */
@@ -945,9 +981,9 @@ export class DataBuffer<T = unknown> {
         lane.queueHead = lane.queueTail = null;
         lane.running = null;
         lane.attemptToken++;
-        if (lane.attemptTimer !== null) this.scheduler.clearTimeout(lane.attemptTimer);
+        this.stopWatchdog(lane);
         if (lane.sleep !== null) this.scheduler.clearTimeout(lane.sleep);
-        lane.attemptTimer = lane.sleep = null;
+        lane.sleep = null;
         for (const batch of leftovers) {
           batch.controller?.abort(error);
           await this.settleFailure(batch, error, null);

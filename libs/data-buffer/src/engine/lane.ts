@@ -85,8 +85,13 @@ export class Lane<T> {
   inPump = false;
   /** Bumped when an attempt starts and when its outcome is decided: later outcomes of it are ignored. */
   attemptToken = 0;
-  /** The `flushTimeout` timer of the attempt running now. */
-  attemptTimer: TimerHandle | null = null;
+  /** The `flushTimeout` timer (see `armWatchdog`), when it fires, and the running attempt's deadline. */
+  watchdog: TimerHandle | null = null;
+  watchdogAt = 0;
+  deadlineAt = 0;
+  /** Times out the attempt running now; null when none is undecided. */
+  onDeadline: (() => void) | null = null;
+  onWatchdog: () => void = noop;
   /**
    * The controller whose signal the lane's next attempt gets. Making an AbortSignal costs more
    * than the rest of a flush's bookkeeping, so one is handed to attempt after attempt until it
