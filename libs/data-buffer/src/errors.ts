@@ -82,6 +82,11 @@ export class InvalidBufferOptionsError extends DataBufferError {
   }
 }
 
+/** The message of an error (or the text of a thrown non-error), as `stats().lastError` keeps it. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** A short, safe description of an error for messages and logs. */
 export function describe(error: unknown): string {
   if (error instanceof Error) return error.message ? `${error.name}: ${error.message}` : error.name;

@@ -259,7 +259,7 @@ describe('DataBuffer engine', () => {
       expect(errors[0].error).toBe(boom);
       expect(errors[0].items).toEqual([1, 2]);
       expect(report).toEqual({ batches: 1, items: 2, failed: 2 });
-      expect(buffer.stats()).toMatchObject({ failed: 2, retries: 2, flushes: 0, lastError: { message: 'Error: db down' } });
+      expect(buffer.stats()).toMatchObject({ failed: 2, retries: 2, flushes: 0, lastError: { message: 'db down' } });
       expect(buffer.lastFlushFailed).toBe(true);
     });
 

@@ -10,6 +10,7 @@ import {
   InvalidBufferOptionsError,
   ShutdownTimeoutError,
   describe,
+  messageOf,
 } from '../errors';
 import {
   FLUSH_ERROR_HANDLER_FAILED,
@@ -843,7 +844,7 @@ export class DataBuffer<T = unknown> {
     const n = batch.size;
     this.inFlight -= n;
     this.failed += n;
-    this.lastError = { message: describe(error), at: this.scheduler.now() };
+    this.lastError = { message: messageOf(error), at: this.scheduler.now() };
     this.lastFailed = true;
     if (batch.runs !== null) {
       const failure = new FlushFailedError(this.name, error, batch.attempts);
