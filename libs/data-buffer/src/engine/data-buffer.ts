@@ -341,20 +341,20 @@ export class DataBuffer<T = unknown> {
   // ---- insert path -------------------------------------------------------------------
 
   private append(item: T, key: BufferKey | undefined): Batch<T> {
-    let batch: Batch<T> | undefined;
-    if (key === undefined) {
-      const lane = this.lanes[this.nextLane];
-      if (++this.nextLane === this.partitions) this.nextLane = 0;
-      batch = lane.open ?? this.openBatch(lane, undefined);
-    } else {
-      batch = this.byKey.get(key);
-      if (batch === undefined) batch = this.openBatch(this.laneOf(key), key);
-    }
-    batch.items.push(item);
+    const batch = key === undefined ? this.nextUnkeyedBatch() : (this.byKey.get(key) ?? this.openBatch(this.laneOf(key), key));
+    const items = batch.items;
+    items.push(item);
     if (this.trackOrder) batch.lane.order.push(batch);
     this.pending++;
-    if (batch.items.length >= batch.limit) this.seal(batch, 'size');
+    if (items.length >= batch.limit) this.seal(batch, 'size');
     return batch;
+  }
+
+  /** The open batch of the lane whose turn it is (round-robin over the unkeyed items). */
+  private nextUnkeyedBatch(): Batch<T> {
+    const lane = this.lanes[this.nextLane];
+    if (++this.nextLane === this.partitions) this.nextLane = 0;
+    return lane.open ?? this.openBatch(lane, undefined);
   }
 
   private openBatch(lane: Lane<T>, key: BufferKey | undefined): Batch<T> {
