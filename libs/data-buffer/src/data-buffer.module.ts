@@ -1,4 +1,4 @@
-import { DynamicModule, Module, Provider } from '@nestjs/common';
+import { DynamicModule, FactoryProvider, Module, Provider, Type } from '@nestjs/common';
 import { DataBufferCoreModule } from './data-buffer-core.module';
 import { DATA_BUFFER_ROOT_OPTIONS } from './data-buffer.constants';
 import { DataBufferRegistry } from './data-buffer.registry';
@@ -27,24 +27,13 @@ export class DataBufferModule {
 
   /** `forRoot` with options from a factory, a class or an existing provider. */
   static forRootAsync(options: DataBufferRootAsyncOptions): DynamicModule {
-    const providers: Provider[] = [];
-    if (options.useFactory) {
-      const factory = options.useFactory;
-      providers.push({
-        provide: DATA_BUFFER_ROOT_OPTIONS,
-        useFactory: async (...args: unknown[]) => validateRootOptions(await factory(...args)),
-        inject: options.inject ?? [],
-      });
-    } else {
-      const factoryClass = options.useClass ?? options.useExisting;
-      if (!factoryClass) throw new InvalidBufferOptionsError(ROOT_LABEL, 'forRootAsync', options, 'useFactory, useClass or useExisting');
-      if (options.useClass) providers.push({ provide: options.useClass, useClass: options.useClass });
-      providers.push({
-        provide: DATA_BUFFER_ROOT_OPTIONS,
-        useFactory: async (factory: DataBufferRootOptionsFactory) => validateRootOptions(await factory.createDataBufferRootOptions()),
-        inject: [factoryClass],
-      });
-    }
+    const providers = asyncOptionsProviders(
+      DATA_BUFFER_ROOT_OPTIONS,
+      options,
+      (factory: DataBufferRootOptionsFactory) => factory.createDataBufferRootOptions(),
+      validateRootOptions,
+      () => new InvalidBufferOptionsError(ROOT_LABEL, 'forRootAsync', options, 'useFactory, useClass or useExisting'),
+    );
     return DataBufferModule.root(options.imports ?? [], providers);
   }
 
@@ -69,25 +58,13 @@ export class DataBufferModule {
   /** Registers one buffer whose options come from a factory, a class or an existing provider. */
   static forFeatureAsync(options: DataBufferFeatureAsyncOptions): DynamicModule {
     const name = options.name;
-    const providers: Provider[] = [];
-    const withName = (partial: Partial<BufferOptions> | undefined): BufferOptions => ({ ...(partial ?? {}), name });
-    if (options.useFactory) {
-      const factory = options.useFactory;
-      providers.push({
-        provide: getBufferOptionsToken(name),
-        useFactory: async (...args: unknown[]) => withName(await factory(...args)),
-        inject: options.inject ?? [],
-      });
-    } else {
-      const factoryClass = options.useClass ?? options.useExisting;
-      if (!factoryClass) throw new InvalidBufferOptionsError(String(name), 'forFeatureAsync', options, 'useFactory, useClass or useExisting');
-      if (options.useClass) providers.push({ provide: options.useClass, useClass: options.useClass });
-      providers.push({
-        provide: getBufferOptionsToken(name),
-        useFactory: async (factory: DataBufferOptionsFactory) => withName(await factory.createBufferOptions()),
-        inject: [factoryClass],
-      });
-    }
+    const providers = asyncOptionsProviders(
+      getBufferOptionsToken(name),
+      options,
+      (factory: DataBufferOptionsFactory) => factory.createBufferOptions(),
+      (partial: Partial<BufferOptions> | undefined): BufferOptions => ({ ...(partial ?? {}), name }),
+      () => new InvalidBufferOptionsError(String(name), 'forFeatureAsync', options, 'useFactory, useClass or useExisting'),
+    );
     providers.push(bufferProvider(name));
     return {
       module: DataBufferModule,
@@ -106,6 +83,33 @@ export class DataBufferModule {
       exports: [DATA_BUFFER_ROOT_OPTIONS],
     };
   }
+}
+
+/**
+ * The providers of options that come from `useFactory`, or from a `useClass`/`useExisting`
+ * factory class through `create`; `finish` validates or completes what they give.
+ */
+function asyncOptionsProviders<Given, Options, Factory>(
+  token: string,
+  options: {
+    inject?: FactoryProvider['inject'];
+    useFactory?: (...args: any[]) => Given | Promise<Given>;
+    useClass?: Type<Factory>;
+    useExisting?: Type<Factory>;
+  },
+  create: (factory: Factory) => Given | Promise<Given>,
+  finish: (given: Given) => Options,
+  missing: () => Error,
+): Provider[] {
+  const { useFactory } = options;
+  if (useFactory) {
+    return [{ provide: token, useFactory: async (...args: unknown[]) => finish(await useFactory(...args)), inject: options.inject ?? [] }];
+  }
+  const factoryClass = options.useClass ?? options.useExisting;
+  if (!factoryClass) throw missing();
+  const providers: Provider[] = options.useClass ? [{ provide: options.useClass, useClass: options.useClass }] : [];
+  providers.push({ provide: token, useFactory: async (factory: Factory) => finish(await create(factory)), inject: [factoryClass] });
+  return providers;
 }
 
 function bufferProvider(name: string): Provider {
