@@ -275,12 +275,24 @@ export class DataBuffer<T = unknown> {
 
   private commitNow(item: T, key: BufferKey | undefined): Promise<void> {
     let batch: Batch<T>;
-    try {
-      batch = this.intake.add(item, key, undefined) as Batch<T>; // never dropped: a commit comes in only when there is room
-    } catch (error) {
-      return Promise.reject(error);
+    let position: number;
+    if (!this.slow && (key === undefined || typeof key === 'string' || typeof key === 'number')) {
+      batch = key === undefined ? this.assembler.nextUnkeyed() : this.assembler.keyed(key);
+      const items = batch.items;
+      position = batch.base + items.length;
+      items.push(item);
+      const counters = this.counters;
+      counters.pending++;
+      if (items.length - batch.head >= batch.limit) this.assembler.seal(batch, 'size');
+      else if (counters.pending + counters.inFlight >= this.capacity) this.intake.full();
+    } else {
+      try {
+        batch = this.intake.add(item, key, undefined) as Batch<T>; // never dropped: a commit comes in only when there is room
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      position = this.assembler.position;
     }
-    const position = this.assembler.position;
     const commitDelay = batch.options.commitDelay;
     if (commitDelay !== undefined && batch.state === OPEN) this.trigger.committed(batch, commitDelay);
     return this.commits.track(batch, position, this.opts.overflow !== 'drop-oldest');
