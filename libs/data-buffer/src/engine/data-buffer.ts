@@ -104,6 +104,11 @@ export class DataBuffer<T = unknown> {
   private started = false;
   private closed = false;
   private closing: Promise<void> | null = null;
+  /** Step 1 of the two-step close began: no timers, every batch due at once (flush-through). */
+  private flushThrough = false;
+  private beginning: Promise<void> | null = null;
+  /** When `beginClose` was called: the shutdown budget counts from here. */
+  private closeStartedAt: number | null = null;
   private roomWaiters: RoomWaiter<T>[] = [];
   private roomWaitersHead = 0;
   private waiting = 0;
@@ -326,9 +331,26 @@ export class DataBuffer<T = unknown> {
   }
 
   /**
+   * Step 1 of a two-step shutdown: cancels timers, hands over every pending batch (reason
+   * 'shutdown') and switches to flush-through: inserts are still accepted and every batch is
+   * due at once. Resolves once nothing is pending or in flight, or when `timeout` ms (counted
+   * from this call) ran out; what is unsettled then goes to `@OnFlushError` with a
+   * `ShutdownTimeoutError`. `close()` is step 2. Idempotent.
+   */
+  beginClose(timeout = 15_000): Promise<void> {
+    if (this.closing !== null) return this.closing;
+    if (this.beginning === null) {
+      this.closeStartedAt = this.scheduler.now();
+      this.beginning = this.flushThroughAll(timeout);
+    }
+    return this.beginning;
+  }
+
+  /**
    * Graceful shutdown: refuses new items, cancels timers, flushes every open batch (reason
-   * 'shutdown') and waits for flushes in flight, retries included, up to `timeout` ms.
-   * Batches still unflushed then go to `@OnFlushError` with a `ShutdownTimeoutError`.
+   * 'shutdown') and waits for flushes in flight, retries included, up to `timeout` ms, counted
+   * from `beginClose` when that was called. Batches still unflushed then go to `@OnFlushError`
+   * with a `ShutdownTimeoutError`.
    */
   close(timeout = 15_000): Promise<void> {
     if (this.closing === null) {
@@ -347,6 +369,7 @@ export class DataBuffer<T = unknown> {
     if (this.trackOrder) batch.lane.order.push(batch);
     this.pending++;
     if (items.length >= batch.limit) this.seal(batch, 'size');
+    else if (this.flushThrough && this.started && !batch.lane.pumping) this.schedulePump(batch.lane);
     return batch;
   }
 
@@ -375,7 +398,7 @@ export class DataBuffer<T = unknown> {
       heapPush(lane.heap, batch);
     }
     if (this.trackOrder && lane.order.length - lane.orderHead > 2 * this.pending + 1024) this.compactOrder(lane);
-    if (this.started && deadline < lane.timerDue) this.armLaneTimer(lane, deadline, now);
+    if (this.started && !this.flushThrough && deadline < lane.timerDue) this.armLaneTimer(lane, deadline, now);
     return batch;
   }
 
@@ -598,7 +621,7 @@ export class DataBuffer<T = unknown> {
   private onLaneTimer(lane: Lane<T>): void {
     try {
       lane.timerDue = Infinity;
-      if (this.closed) return;
+      if (this.closed || this.flushThrough) return;
       const now = this.scheduler.now();
       if (lane.open !== null && lane.open.deadline <= now) this.seal(lane.open, 'interval');
       const heap = lane.heap;
@@ -644,7 +667,12 @@ export class DataBuffer<T = unknown> {
     try {
       while (lane.running === null) {
         const batch = lane.queueHead;
-        if (batch === null) break;
+        if (batch === null) {
+          // Flush-through: the lane has nothing else to run, so its open batches go now.
+          if (!this.flushThrough || lane.openHead === null) break;
+          while (lane.openHead !== null) this.seal(lane.openHead, 'shutdown');
+          continue;
+        }
         lane.queueHead = batch.nextQueued;
         if (lane.queueHead === null) lane.queueTail = null;
         batch.nextQueued = null;
@@ -933,12 +961,45 @@ export class DataBuffer<T = unknown> {
 
   // ---- shutdown ----------------------------------------------------------------------
 
-  private async shutdown(timeout: number): Promise<void> {
+  private cancelLaneTimers(): void {
     for (const lane of this.lanes) {
       if (lane.timerDue !== Infinity) lane.timerDue = Infinity;
       this.scheduler.clearLaneTimer(lane.timerName);
       lane.heap = [];
     }
+  }
+
+  /** Step 1: everything pending goes now, and whatever comes later goes as it comes. */
+  private async flushThroughAll(timeout: number): Promise<void> {
+    this.flushThrough = true;
+    this.cancelLaneTimers();
+    for (const lane of this.lanes) {
+      while (lane.openHead !== null) this.seal(lane.openHead, 'shutdown');
+    }
+    if (!this.started) {
+      if (this.onFlush === undefined) return; // step 2 reports what it cannot flush
+      this.started = true;
+      for (const lane of this.lanes) if (lane.queueHead !== null && !lane.pumping) this.schedulePump(lane);
+    }
+    let timer: TimerHandle;
+    const outOfTime = new Promise<boolean>((resolve) => {
+      timer = this.scheduler.setTimeout(timeout, () => resolve(true));
+    });
+    const timedOut = await Promise.race([this.whenDrained().then(() => false), outOfTime]);
+    this.scheduler.clearTimeout(timer);
+    if (timedOut && !this.closed) await this.abandon(new ShutdownTimeoutError(this.name, timeout));
+  }
+
+  /** Resolves once nothing is pending or in flight, items inserted meanwhile included. */
+  private async whenDrained(): Promise<void> {
+    while (this.pending + this.inFlight > 0 && !this.closed) {
+      await this.whenIdle();
+      await RESOLVED; // lets a pump scheduled by an insert seal its batch
+    }
+  }
+
+  private async shutdown(timeout: number): Promise<void> {
+    this.cancelLaneTimers();
     const closedError = new BufferClosedError(this.name);
     for (let i = this.roomWaitersHead; i < this.roomWaiters.length; i++) {
       const waiter = this.roomWaiters[i];
@@ -962,9 +1023,10 @@ export class DataBuffer<T = unknown> {
       this.started = true;
       for (const lane of this.lanes) if (lane.queueHead !== null && !lane.pumping) this.schedulePump(lane);
     }
+    const left = this.closeStartedAt === null ? timeout : Math.max(0, this.closeStartedAt + timeout - this.scheduler.now());
     let timer: TimerHandle;
     const outOfTime = new Promise<boolean>((resolve) => {
-      timer = this.scheduler.setTimeout(timeout, () => resolve(true));
+      timer = this.scheduler.setTimeout(left, () => resolve(true));
     });
     const timedOut = await Promise.race([this.whenIdle().then(() => false), outOfTime]);
     this.scheduler.clearTimeout(timer);
