@@ -76,9 +76,12 @@ export class InvalidBufferOptionsError extends DataBufferError {
     readonly option: string,
     /** The value that was given. */
     readonly value: unknown,
-    expected: string,
+    /** What the option takes. */
+    readonly expected: string,
+    /** The whole message, when the default sentence does not fit (a duplicate name, forRoot's options). */
+    message = `Invalid option "${option}" for buffer "${buffer}": expected ${expected}, got ${showValue(value)}`,
   ) {
-    super(`Invalid option "${option}" for buffer "${buffer}": expected ${expected}, got ${showValue(value)}`, buffer);
+    super(message, buffer);
   }
 }
 
@@ -93,7 +96,8 @@ export function describe(error: unknown): string {
   return String(error);
 }
 
-function showValue(value: unknown): string {
+/** A value as error messages show it: strings quoted, numbers with their type, objects by kind. */
+export function showValue(value: unknown): string {
   if (typeof value === 'string') return `"${value}" (string)`;
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return `${String(value)} (${typeof value})`;
   if (value === null) return 'null';
