@@ -317,6 +317,46 @@ describe('lifecycle: timers, bootstrap and shutdown', () => {
     it.each([
       ['before', (imports: ModuleMetadata['imports']) => [ScheduleModule.forRoot(), ...imports!]],
       ['after', (imports: ModuleMetadata['imports']) => [...imports!, ScheduleModule.forRoot()]],
+    ])('gives a batch that fails during shutdown all its retries when the app imports ScheduleModule.forRoot() (%s the buffers)', async (_order, importsWith) => {
+      await start({
+        imports: importsWith([
+          DataBufferModule.forRoot({ shutdownTimeout: 10_000 }),
+          DataBufferModule.forFeature({ name: 'events', interval: 60_000, retries: 3, retryDelay: 1_000, retryBackoff: 'exponential' }),
+        ]),
+        providers: [RecordingSink, EventsHandler, AppJobs],
+      });
+      const buffer = testApp.app.get<DataBuffer<Item>>(getBufferToken('events'));
+      const sink = testApp.app.get(RecordingSink);
+      sink.onFlush = () => {
+        if (sink.flushes.length < 4) throw new Error('database restarting');
+      };
+      buffer.insertMany([{ id: 1 }, { id: 2 }]);
+
+      let closed = false;
+      const closing = close().then(() => (closed = true));
+      await jest.advanceTimersByTimeAsync(0);
+      expect(sink.flushes.map((f) => f.ctx.reason)).toEqual(['shutdown']);
+      await jest.advanceTimersByTimeAsync(1_000 + 2_000 - 1);
+      expect(sink.flushes).toHaveLength(2);
+      expect(closed).toBe(false);
+      await jest.advanceTimersByTimeAsync(1 + 4_000);
+      await closing;
+
+      expect(sink.flushes.map((f) => [f.ctx.attempt, f.at - sink.flushes[0].at])).toEqual([
+        [1, 0],
+        [2, 1_000],
+        [3, 3_000],
+        [4, 7_000],
+      ]);
+      expect(sink.failures).toEqual([]);
+      expect(buffer.stats()).toMatchObject({ flushed: 2, failed: 0, retries: 3 });
+      expect(testApp.logs.errors()).toEqual([]);
+      expect(jest.getTimerCount()).toBe(0);
+    });
+
+    it.each([
+      ['before', (imports: ModuleMetadata['imports']) => [ScheduleModule.forRoot(), ...imports!]],
+      ['after', (imports: ModuleMetadata['imports']) => [...imports!, ScheduleModule.forRoot()]],
     ])('still flushes everything when the app imports ScheduleModule.forRoot() (%s the buffers), whose shutdown clears the timers first', async (_order, importsWith) => {
       await start({
         imports: importsWith([DataBufferModule.forFeature({ name: 'events', interval: 1_000, partitions: 2 })]),
