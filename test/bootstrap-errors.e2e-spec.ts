@@ -210,6 +210,27 @@ describe('bootstrap failures', () => {
       await expectInvalid({ imports: [FirstModule, SecondModule], providers: [EventsHandler] }, 'events', 'name');
     });
 
+    it('rejects a name given twice in one forFeature array', async () => {
+      const error = await expectInvalid(
+        { imports: [DataBufferModule.forFeature([{ name: 'a' }, { name: 'b' }, { name: 'a', maxSize: 5 }])] },
+        '"a"',
+      );
+      expect(error.buffer).toBe('a');
+      expect(error.option).toBe('name');
+    });
+
+    it('says in one plain sentence which buffer is registered twice', async () => {
+      @Module({ imports: [DataBufferModule.forFeature({ name: 'events' })] })
+      class FirstModule {}
+      @Module({ imports: [DataBufferModule.forFeature({ name: 'events' })] })
+      class SecondModule {}
+
+      const error = await expectInvalid({ imports: [FirstModule, SecondModule], providers: [EventsHandler] });
+      expect(error.message).toBe(
+        'Buffer "events" is registered twice: every name given to DataBufferModule.forFeature() or forFeatureAsync() must be unique',
+      );
+    });
+
     it('rejects a name registered by forFeature and forFeatureAsync', async () => {
       await expectInvalid(
         {
@@ -303,6 +324,17 @@ describe('bootstrap failures', () => {
       });
       await expect(booting).rejects.toThrow(InvalidBufferOptionsError);
       await expect(booting).rejects.toThrow('shutdownTimeout');
+    });
+
+    it.each<[string, Record<string, unknown>, string]>([
+      ['shutdownTimeout', { shutdownTimeout: -1 }, 'Invalid option "shutdownTimeout" for DataBufferModule.forRoot: expected an integer from 0 to 2147483647, got -1 (number)'],
+      ['a default', { defaults: { maxSize: 0 } }, 'Invalid option "defaults.maxSize" for DataBufferModule.forRoot: expected an integer ≥ 1, got 0 (number)'],
+      ['a name in the defaults', { defaults: { name: 'x' } }, 'Invalid option "defaults.name" for DataBufferModule.forRoot: expected no name: defaults apply to every buffer, got "x" (string)'],
+      ['an unknown option', { shutdown: 5 }, 'Invalid option "shutdown" for DataBufferModule.forRoot: expected a known option (defaults, shutdownTimeout), got 5 (number)'],
+    ])('names DataBufferModule.forRoot, not a buffer, in the error for %s', async (_case, root, message) => {
+      const error = (await boot(withRoot(root)).catch((e: unknown) => e)) as InvalidBufferOptionsError;
+      expect(error).toBeInstanceOf(InvalidBufferOptionsError);
+      expect(error.message).toBe(message);
     });
 
     it('accepts shutdownTimeout 0 and valid defaults', async () => {

@@ -201,25 +201,29 @@ describe('lifecycle: timers, bootstrap and shutdown', () => {
       expect(buffer.stats()).toMatchObject({ inserted: 1, flushed: 1, pending: 0 });
     });
 
-    it('refuses inserts as soon as shutdown has begun', async () => {
+    it('accepts inserts during step 1 (beforeApplicationShutdown), flushes them through, and refuses them from step 2 on', async () => {
       const { buffer, sink } = await startEvents();
       const gate = deferred();
-      sink.onFlush = () => gate.promise;
+      sink.onFlush = (items) => (items[0].id === 1 ? gate.promise : undefined);
       buffer.insert({ id: 1 });
 
       const closing = close();
       await jest.advanceTimersByTimeAsync(0);
       expect(sink.flushes).toHaveLength(1);
-      expect(() => buffer.insert({ id: 2 })).toThrow(BufferClosedError);
+      expect(() => buffer.insert({ id: 2 })).not.toThrow();
+      expect(buffer.isClosed).toBe(false);
 
       gate.resolve();
       await closing;
+      expect(sink.ids()).toEqual([[1], [2]]);
+      expect(sink.flushes[1].ctx.reason).toBe('shutdown');
+      expect(() => buffer.insert({ id: 3 })).toThrow(BufferClosedError);
     });
 
-    it('rejects a commit() still waiting for room with BufferClosedError when shutdown begins', async () => {
+    it('keeps a commit() that waits for room waiting through step 1: it goes in when room frees and is flushed', async () => {
       const { buffer, sink } = await startEvents({ capacity: 2 });
       const gate = deferred();
-      sink.onFlush = () => gate.promise;
+      sink.onFlush = (items) => (items[0].id === 1 ? gate.promise : undefined);
       buffer.insertMany([{ id: 1 }, { id: 2 }]);
       void buffer.flush(); // both in flight, hung: the buffer is full
       await jest.advanceTimersByTimeAsync(0);
@@ -228,11 +232,11 @@ describe('lifecycle: timers, bootstrap and shutdown', () => {
       await jest.advanceTimersByTimeAsync(100);
       const closing = close();
       await jest.advanceTimersByTimeAsync(0);
-
-      expect(await waiting).toBeInstanceOf(BufferClosedError);
       gate.resolve();
       await closing;
-      expect(sink.delivered()).toEqual([1, 2]);
+
+      expect(await waiting).toBe('resolved');
+      expect(sink.delivered()).toEqual([1, 2, 3]);
     });
 
     it('hands a hung flush and the batches behind it to @OnFlushError with ShutdownTimeoutError after shutdownTimeout', async () => {
@@ -308,6 +312,46 @@ describe('lifecycle: timers, bootstrap and shutdown', () => {
       expect(errors).toHaveLength(1);
       expect(errors[0]).toContain('audit');
       expect(errors[0]).toMatch(/\b3\b/);
+    });
+
+    it.each([
+      ['before', (imports: ModuleMetadata['imports']) => [ScheduleModule.forRoot(), ...imports!]],
+      ['after', (imports: ModuleMetadata['imports']) => [...imports!, ScheduleModule.forRoot()]],
+    ])('gives a batch that fails during shutdown all its retries when the app imports ScheduleModule.forRoot() (%s the buffers)', async (_order, importsWith) => {
+      await start({
+        imports: importsWith([
+          DataBufferModule.forRoot({ shutdownTimeout: 10_000 }),
+          DataBufferModule.forFeature({ name: 'events', interval: 60_000, retries: 3, retryDelay: 1_000, retryBackoff: 'exponential' }),
+        ]),
+        providers: [RecordingSink, EventsHandler, AppJobs],
+      });
+      const buffer = testApp.app.get<DataBuffer<Item>>(getBufferToken('events'));
+      const sink = testApp.app.get(RecordingSink);
+      sink.onFlush = () => {
+        if (sink.flushes.length < 4) throw new Error('database restarting');
+      };
+      buffer.insertMany([{ id: 1 }, { id: 2 }]);
+
+      let closed = false;
+      const closing = close().then(() => (closed = true));
+      await jest.advanceTimersByTimeAsync(0);
+      expect(sink.flushes.map((f) => f.ctx.reason)).toEqual(['shutdown']);
+      await jest.advanceTimersByTimeAsync(1_000 + 2_000 - 1);
+      expect(sink.flushes).toHaveLength(2);
+      expect(closed).toBe(false);
+      await jest.advanceTimersByTimeAsync(1 + 4_000);
+      await closing;
+
+      expect(sink.flushes.map((f) => [f.ctx.attempt, f.at - sink.flushes[0].at])).toEqual([
+        [1, 0],
+        [2, 1_000],
+        [3, 3_000],
+        [4, 7_000],
+      ]);
+      expect(sink.failures).toEqual([]);
+      expect(buffer.stats()).toMatchObject({ flushed: 2, failed: 0, retries: 3 });
+      expect(testApp.logs.errors()).toEqual([]);
+      expect(jest.getTimerCount()).toBe(0);
     });
 
     it.each([

@@ -128,7 +128,7 @@ describe('the built example app as a process', () => {
       await rm(dataDir, { recursive: true, force: true });
     });
 
-    it('stores every buffered event in the database when SIGTERM arrives before the flush interval', async () => {
+    it('stores every buffered event when SIGTERM arrives before the flush interval, with the database module imported after the buffers and no hook awaiting closeAll()', async () => {
       const port = await freePort();
       const base = `http://127.0.0.1:${port}`;
       const env: NodeJS.ProcessEnv = {

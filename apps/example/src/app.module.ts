@@ -20,8 +20,10 @@ export class AppModule {
   static register(config: ExampleConfig = loadConfig(), options: AppModuleOptions = {}): DynamicModule {
     return {
       module: AppModule,
+      // The database module comes after the buffer modules on purpose: the buffers' two-step
+      // shutdown delivers everything before any module's onApplicationShutdown closes it,
+      // whatever the order of imports.
       imports: [
-        InfrastructureModule.forRoot(config, options.database),
         DataBufferModule.forRoot({
           defaults: {
             retries: config.flushRetries,
@@ -33,6 +35,7 @@ export class AppModule {
         EventsModule,
         PageViewsModule,
         HealthModule,
+        InfrastructureModule.forRoot(config, options.database),
       ],
       controllers: [StatsController],
     };

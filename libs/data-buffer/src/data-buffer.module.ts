@@ -3,8 +3,18 @@ import { DataBufferCoreModule } from './data-buffer-core.module';
 import { DATA_BUFFER_ROOT_OPTIONS } from './data-buffer.constants';
 import { DataBufferRegistry } from './data-buffer.registry';
 import { getBufferOptionsToken, getBufferToken } from './data-buffer.utils';
-import { InvalidBufferOptionsError } from './errors';
-import { MAX_TIMER_DELAY, validateBufferName, validateBufferOptions } from './engine/buffer-options';
+import {
+  EXPECTED_ASYNC_SOURCE,
+  EXPECTED_DEFAULTS_OBJECT,
+  EXPECTED_NO_DEFAULT_NAME,
+  EXPECTED_ROOT_OBJECT,
+  EXPECTED_ROOT_OPTION,
+  EXPECTED_SHUTDOWN_TIMEOUT,
+  INVALID_ROOT_OPTION,
+  ROOT_LABEL,
+} from './data-buffer.messages';
+import { InvalidBufferOptionsError, showValue } from './errors';
+import { MAX_TIMER_DELAY, validateBufferOptions } from './engine/buffer-options';
 import type { BufferOptions } from './engine/buffer-options.interface';
 import type {
   DataBufferFeatureAsyncOptions,
@@ -14,7 +24,6 @@ import type {
   DataBufferRootOptionsFactory,
 } from './interfaces';
 
-const ROOT_LABEL = 'DataBufferModule.forRoot';
 const ROOT_OPTION_NAMES = new Set(['defaults', 'shutdownTimeout']);
 
 /** Registers buffers (`forFeature`) and sets module-wide defaults (`forRoot`). */
@@ -32,7 +41,7 @@ export class DataBufferModule {
       options,
       (factory: DataBufferRootOptionsFactory) => factory.createDataBufferRootOptions(),
       validateRootOptions,
-      () => new InvalidBufferOptionsError(ROOT_LABEL, 'forRootAsync', options, 'useFactory, useClass or useExisting'),
+      () => rootError('forRootAsync', options, EXPECTED_ASYNC_SOURCE),
     );
     return DataBufferModule.root(options.imports ?? [], providers);
   }
@@ -41,17 +50,23 @@ export class DataBufferModule {
   static forFeature(options: BufferOptions | BufferOptions[]): DynamicModule {
     const list = Array.isArray(options) ? options : [options];
     const providers: Provider[] = [];
-    for (const bufferOptions of list) {
+    const names = new Set<string>();
+    list.forEach((bufferOptions, index) => {
       const name = bufferOptions?.name;
       // The options live in the module's metadata (useValue), so two registrations of one
-      // name are two modules and the registry reports the duplicate.
-      providers.push({ provide: getBufferOptionsToken(name), useValue: bufferOptions }, bufferProvider(name));
-    }
+      // name are two modules and the registry reports the duplicate. A name repeated in this
+      // array gets tokens of its own so that it reaches the registry too, instead of one
+      // provider silently replacing the other.
+      const suffix = names.has(name) ? `#${index}` : '';
+      names.add(name);
+      const optionsToken = getBufferOptionsToken(name) + suffix;
+      providers.push({ provide: optionsToken, useValue: bufferOptions }, bufferProvider(getBufferToken(name) + suffix, optionsToken));
+    });
     return {
       module: DataBufferModule,
       imports: [DataBufferCoreModule],
       providers,
-      exports: list.map((o) => getBufferToken(o?.name)),
+      exports: [...names].map(getBufferToken),
     };
   }
 
@@ -63,9 +78,9 @@ export class DataBufferModule {
       options,
       (factory: DataBufferOptionsFactory) => factory.createBufferOptions(),
       (partial: Partial<BufferOptions> | undefined): BufferOptions => ({ ...(partial ?? {}), name }),
-      () => new InvalidBufferOptionsError(String(name), 'forFeatureAsync', options, 'useFactory, useClass or useExisting'),
+      () => new InvalidBufferOptionsError(String(name), 'forFeatureAsync', options, EXPECTED_ASYNC_SOURCE),
     );
-    providers.push(bufferProvider(name));
+    providers.push(bufferProvider(getBufferToken(name), getBufferOptionsToken(name)));
     return {
       module: DataBufferModule,
       imports: [DataBufferCoreModule, ...(options.imports ?? [])],
@@ -112,33 +127,39 @@ function asyncOptionsProviders<Given, Options, Factory>(
   return providers;
 }
 
-function bufferProvider(name: string): Provider {
+/** The buffer under `token`, created by the registry from the options under `optionsToken` (where they are validated). */
+function bufferProvider(token: string, optionsToken: string): Provider {
   return {
-    provide: getBufferToken(name),
-    useFactory: (registry: DataBufferRegistry, options: BufferOptions) => {
-      validateBufferName(options?.name, String(name));
-      return registry.create(options);
-    },
-    inject: [DataBufferRegistry, getBufferOptionsToken(name)],
+    provide: token,
+    useFactory: (registry: DataBufferRegistry, options: BufferOptions) => registry.create(options),
+    inject: [DataBufferRegistry, optionsToken],
   };
+}
+
+function rootError(option: string, value: unknown, expected: string): InvalidBufferOptionsError {
+  return new InvalidBufferOptionsError(ROOT_LABEL, option, value, expected, INVALID_ROOT_OPTION(option, showValue(value), expected));
 }
 
 function validateRootOptions(options: DataBufferRootOptions | undefined): DataBufferRootOptions {
   const root = options ?? {};
-  if (typeof root !== 'object') throw new InvalidBufferOptionsError(ROOT_LABEL, 'options', root, 'an object');
+  if (typeof root !== 'object') throw rootError('options', root, EXPECTED_ROOT_OBJECT);
   for (const key of Object.keys(root)) {
-    if (!ROOT_OPTION_NAMES.has(key)) {
-      throw new InvalidBufferOptionsError(ROOT_LABEL, key, (root as Record<string, unknown>)[key], 'a known option (defaults, shutdownTimeout)');
-    }
+    if (!ROOT_OPTION_NAMES.has(key)) throw rootError(key, (root as Record<string, unknown>)[key], EXPECTED_ROOT_OPTION);
   }
   const { shutdownTimeout, defaults } = root;
   if (shutdownTimeout !== undefined && (typeof shutdownTimeout !== 'number' || !Number.isInteger(shutdownTimeout) || shutdownTimeout < 0 || shutdownTimeout > MAX_TIMER_DELAY)) {
-    throw new InvalidBufferOptionsError(ROOT_LABEL, 'shutdownTimeout', shutdownTimeout, `an integer from 0 to ${MAX_TIMER_DELAY}`);
+    throw rootError('shutdownTimeout', shutdownTimeout, EXPECTED_SHUTDOWN_TIMEOUT(MAX_TIMER_DELAY));
   }
   if (defaults !== undefined) {
-    if (defaults === null || typeof defaults !== 'object') throw new InvalidBufferOptionsError(ROOT_LABEL, 'defaults', defaults, 'an object of buffer options');
-    if ('name' in defaults) throw new InvalidBufferOptionsError(ROOT_LABEL, 'defaults.name', (defaults as Record<string, unknown>).name, 'no name: defaults apply to every buffer');
-    validateBufferOptions(`${ROOT_LABEL} defaults`, defaults as Record<string, unknown>);
+    if (defaults === null || typeof defaults !== 'object') throw rootError('defaults', defaults, EXPECTED_DEFAULTS_OBJECT);
+    // The one place that refuses a name in the defaults.
+    if ('name' in defaults) throw rootError('defaults.name', (defaults as Record<string, unknown>).name, EXPECTED_NO_DEFAULT_NAME);
+    try {
+      validateBufferOptions(ROOT_LABEL, defaults as Record<string, unknown>);
+    } catch (error) {
+      if (!(error instanceof InvalidBufferOptionsError)) throw error;
+      throw rootError(`defaults.${error.option}`, error.value, error.expected);
+    }
   }
   return root;
 }

@@ -3,11 +3,11 @@ import { DataBuffer, DefaultBufferScheduler } from './engine';
 import type { FlushContext } from './engine';
 import { BufferClosedError, DataBufferError, InvalidBufferOptionsError } from './errors';
 import type { DataBufferRootOptions } from './interfaces';
-import type { SchedulerRegistryAdapter } from './scheduler-registry.adapter';
+import type { LaneTimerScheduler } from './lane-timer.scheduler';
 
 function registryWith(rootOptions?: DataBufferRootOptions): DataBufferRegistry {
-  // Plain Node timers stand in for the SchedulerRegistry adapter: same interface.
-  return new DataBufferRegistry(new DefaultBufferScheduler() as unknown as SchedulerRegistryAdapter, rootOptions);
+  // Plain Node timers stand in for the lane timer scheduler: same interface.
+  return new DataBufferRegistry(new DefaultBufferScheduler() as unknown as LaneTimerScheduler, rootOptions);
 }
 
 describe('DataBufferRegistry', () => {

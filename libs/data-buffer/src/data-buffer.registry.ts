@@ -1,11 +1,11 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { DATA_BUFFER_LOGGER_CONTEXT, DATA_BUFFER_ROOT_OPTIONS, DEFAULT_SHUTDOWN_TIMEOUT } from './data-buffer.constants';
-import { DUPLICATE_BUFFER, UNKNOWN_BUFFER } from './data-buffer.messages';
+import { DUPLICATE_BUFFER, UNIQUE_NAME, UNKNOWN_BUFFER } from './data-buffer.messages';
 import { DataBufferError, InvalidBufferOptionsError } from './errors';
-import { DataBuffer, resolveBufferOptions, validateBufferName } from './engine';
+import { DataBuffer, resolveBufferOptions } from './engine';
 import type { BufferOptions } from './engine';
 import type { DataBufferRootOptions } from './interfaces';
-import { SchedulerRegistryAdapter } from './scheduler-registry.adapter';
+import { LaneTimerScheduler } from './lane-timer.scheduler';
 
 /** Every buffer of the application by name; the module creates buffers through it. */
 @Injectable()
@@ -14,7 +14,7 @@ export class DataBufferRegistry {
   private readonly logger = new Logger(DATA_BUFFER_LOGGER_CONTEXT);
 
   constructor(
-    private readonly scheduler: SchedulerRegistryAdapter,
+    private readonly scheduler: LaneTimerScheduler,
     @Optional() @Inject(DATA_BUFFER_ROOT_OPTIONS) private readonly rootOptions?: DataBufferRootOptions,
   ) {}
 
@@ -36,24 +36,39 @@ export class DataBufferRegistry {
   }
 
   /**
-   * The graceful flush of every buffer within `shutdownTimeout` (see `close` of a buffer).
-   * The module runs it in `onApplicationShutdown`; a provider whose connection the handlers
-   * need can await it first in its own shutdown hook, then close the connection. Idempotent.
+   * Step 1 of the graceful shutdown, on every buffer (see `beginClose` of a buffer): hands over
+   * everything pending and keeps accepting items, flushing them through. The module runs it in
+   * `beforeApplicationShutdown`; `shutdownTimeout` counts from here. Idempotent.
+   */
+  beginCloseAll(): Promise<void> {
+    const budget = this.shutdownTimeout();
+    return Promise.all(this.getAll().map((buffer) => buffer.beginClose(budget))).then(() => undefined);
+  }
+
+  /**
+   * The graceful flush of every buffer within `shutdownTimeout` (see `close` of a buffer); after
+   * `beginCloseAll` it is step 2 and the budget counts from step 1. The module runs it in
+   * `onApplicationShutdown`. Call it yourself when you use the registry without Nest's shutdown
+   * hooks, or before you close a connection the handlers need in a hook that runs earlier than
+   * `beforeApplicationShutdown` (such as `onModuleDestroy`). Idempotent.
    */
   closeAll(): Promise<void> {
-    const budget = this.rootOptions?.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
+    const budget = this.shutdownTimeout();
     return Promise.all(this.getAll().map((buffer) => buffer.close(budget))).then(() => undefined);
   }
 
-  /** Validates `options` over the `forRoot` defaults, creates the buffer and registers it. */
+  /** Resolves `options` over the `forRoot` defaults, creates the buffer and registers it. */
   create<T>(options: BufferOptions): DataBuffer<T> {
-    validateBufferName(options?.name);
-    if (this.buffers.has(options.name)) {
-      throw new InvalidBufferOptionsError(options.name, 'name', options.name, `a unique name. ${DUPLICATE_BUFFER(options.name)}`);
-    }
     const resolved = resolveBufferOptions(options, this.rootOptions?.defaults);
+    const { name } = resolved;
+    if (this.buffers.has(name)) throw new InvalidBufferOptionsError(name, 'name', name, UNIQUE_NAME, DUPLICATE_BUFFER(name));
+    // Resolved options resolve to themselves: the engine's own check changes nothing.
     const buffer = new DataBuffer<T>(resolved, { scheduler: this.scheduler, logger: this.logger });
-    this.buffers.set(buffer.name, buffer);
+    this.buffers.set(name, buffer);
     return buffer;
+  }
+
+  private shutdownTimeout(): number {
+    return this.rootOptions?.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
   }
 }

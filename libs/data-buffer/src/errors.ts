@@ -11,4 +11,5 @@ export {
   ShutdownTimeoutError,
   describe,
   messageOf,
+  showValue,
 } from './engine/errors';

@@ -1,12 +1,11 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { DataBufferRegistry } from 'nestjs-data-buffer';
 import { Database } from './database';
 import { OWNS_DATABASE } from './database.providers';
 
 /**
- * Closes the database after the buffers' graceful flush. Nest runs the shutdown hooks of the
- * app's modules before those of global modules such as the buffers' own, so this hook runs that
- * flush first (`closeAll()` is the same, idempotent flush) and only then closes the connection.
+ * Closes the database when the app shuts down. Nothing here waits for the buffers: they hand
+ * every pending batch over in beforeApplicationShutdown, before any onApplicationShutdown runs,
+ * so the order of this hook and the buffers' own does not matter.
  */
 @Injectable()
 export class DatabaseShutdownService implements OnApplicationShutdown {
@@ -14,12 +13,10 @@ export class DatabaseShutdownService implements OnApplicationShutdown {
 
   constructor(
     private readonly db: Database,
-    private readonly registry: DataBufferRegistry,
     @Inject(OWNS_DATABASE) private readonly ownsDatabase: boolean,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await this.registry.closeAll();
     if (this.ownsDatabase) {
       await this.db.close();
       this.logger.log('closed');

@@ -16,8 +16,6 @@ export class BatchAssembler<T> {
   readonly lanes: Lane<T>[] = [];
   /** Open batches of keyed items. */
   readonly byKey = new Map<BufferKey, Batch<T>>();
-  /** Items of sealed batches still waiting for their lane, per key. */
-  readonly waitingByKey = new Map<BufferKey, number>();
   /** The options new batches are opened with. */
   opts: ResolvedBufferOptions;
   /** Open batches with a byte limit (their inserts are measured). */
@@ -165,7 +163,6 @@ export class BatchAssembler<T> {
     batch.reason = reason;
     const n = batch.live;
     this.counters.queued += n;
-    if (batch.key !== undefined) this.waitingByKey.set(batch.key, (this.waitingByKey.get(batch.key) ?? 0) + n);
     const lane = batch.lane;
     if (lane.queueTail === null) lane.queueHead = batch;
     else lane.queueTail.nextQueued = batch;
@@ -209,7 +206,6 @@ export class BatchAssembler<T> {
       lane.queueHead = batch.nextQueued;
       if (lane.queueHead === null) lane.queueTail = null;
       batch.nextQueued = null;
-      if (batch.key !== undefined) this.unwait(batch.key, batch.live);
       this.counters.queued -= batch.live;
     } else {
       const due = lane.due;
@@ -267,7 +263,6 @@ export class BatchAssembler<T> {
       const items = batch.items;
       for (let i = batch.head; i < items.length; i++) if (items[i] !== HOLE) out.push(items[i]);
       const n = batch.live;
-      if (wasQueued && batch.key !== undefined) this.unwait(batch.key, n);
       this.counters.drainedOut(n, wasQueued ? n : 0);
       settle(batch, null);
       this.discard(batch);
@@ -277,7 +272,7 @@ export class BatchAssembler<T> {
 
   /**
    * Takes the first live item out of a pending batch (drop-oldest); returns its position.
-   * An emptied batch is discarded.
+   * The caller settles its commit, then discards the batch if it is empty.
    */
   evictFront(batch: Batch<T>): number {
     const items = batch.items;
@@ -291,11 +286,7 @@ export class BatchAssembler<T> {
     items[slot] = undefined as T;
     batch.head++;
     this.counters.pending--;
-    if (batch.state === SEALED) {
-      this.counters.queued--;
-      if (batch.key !== undefined) this.unwait(batch.key, 1);
-    }
-    if (batch.live === 0) this.discard(batch);
+    if (batch.state === SEALED) this.counters.queued--;
     return position;
   }
 
@@ -330,12 +321,6 @@ export class BatchAssembler<T> {
     batch.pos = pos;
     batch.items = items;
     batch.head = batch.holes = 0;
-  }
-
-  private unwait(key: BufferKey, n: number): void {
-    const left = (this.waitingByKey.get(key) ?? 0) - n;
-    if (left > 0) this.waitingByKey.set(key, left);
-    else this.waitingByKey.delete(key);
   }
 
   private unqueue(batch: Batch<T>): void {

@@ -49,7 +49,8 @@ export class BatchSettler<T> {
     done: () => void,
   ): void {
     const n = items.length;
-    this.counters.lost(n, error, this.scheduler.now());
+    // Rejected items: lastError is the first one's own error.
+    this.counters.lost(n, causes === null ? error : causes[0], this.scheduler.now());
     batch.failedItems += n;
     this.commits.roomFreed();
     this.report(items, error, ctx, batch.options.flushTimeout, controller).then(() => {

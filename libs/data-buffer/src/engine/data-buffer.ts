@@ -55,7 +55,6 @@ export class DataBuffer<T = unknown> {
   /** The shutdown budget, from the first shutdown step: resolves when it runs out. */
   private budget: Promise<true> | null = null;
   private budgetTimer: TimerHandle = undefined;
-  private abandoned: Promise<void> | null = null;
 
   constructor(options: BufferOptions<T>, hooks: DataBufferHooks<T> = {}) {
     this.opts = resolveBufferOptions(options);
@@ -226,12 +225,13 @@ export class DataBuffer<T = unknown> {
    * `timeout` ms ran out (then what is not settled went to `@OnFlushError`).
    */
   beginClose(timeout = 15_000): Promise<void> {
-    if (this.stepOne === null && this.closing === null) {
+    if (this.closing !== null) return this.closing;
+    if (this.stepOne === null) {
       this.intake.flushThrough = true;
       this.refreshMode();
       this.stepOne = this.handOverAll(timeout);
     }
-    return this.stepOne ?? Promise.resolve();
+    return this.stepOne;
   }
 
   /**
@@ -253,7 +253,6 @@ export class DataBuffer<T = unknown> {
     if (this.budget === null) {
       this.trigger.stop();
       this.budget = new Promise<true>((resolve) => (this.budgetTimer = this.scheduler.setTimeout(timeout, () => resolve(true))));
-      this.budget.then(() => this.giveUp(timeout));
     }
     this.assembler.sealAll('shutdown');
     if (!this.runner.started) {
@@ -263,14 +262,18 @@ export class DataBuffer<T = unknown> {
       }
       this.runner.start();
     }
-    const outOfTime = await Promise.race([this.runner.whenIdle().then(() => false), this.budget]);
-    if (outOfTime) await this.abandoned;
+    // Step 1 resolves at a moment when everything handed over has settled, items inserted meanwhile included.
+    let outOfTime = false;
+    do outOfTime = await Promise.race([this.runner.whenIdle().then(() => false), this.budget]);
+    while (!outOfTime && !this.closed && this.counters.held > 0);
+    if (outOfTime) await this.giveUp(timeout);
     else if (this.closed) this.scheduler.clearTimeout(this.budgetTimer);
   }
 
+  /** The budget ran out: what is not settled now goes to `@OnFlushError` with a `ShutdownTimeoutError`. */
   private giveUp(timeout: number): Promise<void> {
     this.assembler.sealAll('shutdown');
-    return (this.abandoned ??= this.runner.abandon(new ShutdownTimeoutError(this.name, timeout)));
+    return this.runner.abandon(new ShutdownTimeoutError(this.name, timeout));
   }
 
   private commitNow(item: T, key: BufferKey | undefined): Promise<void> {

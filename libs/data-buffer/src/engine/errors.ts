@@ -83,9 +83,12 @@ export class InvalidBufferOptionsError extends DataBufferError {
     readonly option: string,
     /** The value that was given. */
     readonly value: unknown,
-    expected: string,
+    /** What the option takes. */
+    readonly expected: string,
+    /** The whole message, when the default sentence does not fit (a duplicate name, forRoot's options). */
+    message = INVALID_OPTION(buffer, option, expected, showValue(value)),
   ) {
-    super(INVALID_OPTION(buffer, option, expected, showValue(value)), buffer);
+    super(message, buffer);
   }
 }
 

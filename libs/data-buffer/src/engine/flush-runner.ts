@@ -69,12 +69,13 @@ export class FlushRunner<T> {
     this.settler.released(batch);
   }
 
-  /** Resolves once every batch handed over so far is done (lanes run in order, so their last ones suffice). */
+  /** Resolves once every batch handed over so far is done. */
   whenIdle(): Promise<unknown> {
     const waits: Promise<void>[] = [];
     for (const lane of this.assembler.lanes) {
-      const last = lane.queueTail ?? lane.running;
-      if (last !== null) waits.push(this.settler.settled(last));
+      // Every one of them: a waiting batch may still be drained, and then it no longer stands for those before it.
+      if (lane.running !== null) waits.push(this.settler.settled(lane.running));
+      for (let batch = lane.queueHead; batch !== null; batch = batch.nextQueued) waits.push(this.settler.settled(batch));
     }
     return Promise.all(waits);
   }

@@ -46,6 +46,7 @@ export class OverflowGate<T> {
         if (batch.runs !== null) {
           this.commits.settleSome(batch, [position], [new Failure(new BufferFullError(this.name, this.capacity, FULL_EVICTED))]);
         }
+        if (batch.live === 0) this.assembler.discard(batch);
         return true;
       }
     }

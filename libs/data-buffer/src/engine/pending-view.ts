@@ -15,7 +15,11 @@ export class PendingView<T> {
   size(key: BufferKey | undefined): number {
     const coalesced = this.coalesced;
     if (key === undefined) return this.counters.pending;
-    if (!coalesced) return (this.assembler.byKey.get(key)?.live ?? 0) + (this.assembler.waitingByKey.get(key) ?? 0);
+    if (!coalesced) {
+      let n = this.assembler.byKey.get(key)?.live ?? 0;
+      for (let batch = this.assembler.laneOf(key).queueHead; batch !== null; batch = batch.nextQueued) if (batch.key === key) n += batch.live;
+      return n;
+    }
     let n = 0;
     for (const batch of this.assembler.pendingBatches(key, true)) n += slotsOf(batch, key).length;
     return n;
@@ -25,9 +29,14 @@ export class PendingView<T> {
   keys(): number {
     const coalesced = this.coalesced;
     if (!coalesced) {
-      let n = this.assembler.byKey.size;
-      for (const key of this.assembler.waitingByKey.keys()) if (!this.assembler.byKey.has(key)) n++;
-      return n;
+      // O(sealed batches waiting): kept out of the seal and flush path, which would pay for it per batch.
+      const waiting = new Set<BufferKey>();
+      for (const lane of this.assembler.lanes) {
+        for (let batch = lane.queueHead; batch !== null; batch = batch.nextQueued) {
+          if (batch.key !== undefined && !this.assembler.byKey.has(batch.key)) waiting.add(batch.key);
+        }
+      }
+      return this.assembler.byKey.size + waiting.size;
     }
     let queued = false;
     let n = 0;

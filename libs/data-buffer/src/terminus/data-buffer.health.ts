@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import { DataBufferRegistry } from '../index';
+import { HEALTH_LAST_FLUSH_FAILED, HEALTH_TOO_FULL, HEALTH_UNKNOWN_BUFFER, INVALID_MAX_FILL_RATIO } from '../data-buffer.messages';
+import { DataBufferRegistry } from '../data-buffer.registry';
 import type { DataBufferHealthCheckOptions, DataBufferHealthDetails } from './data-buffer-health-options.interface';
 
 const DEFAULT_MAX_FILL_RATIO = 0.9;
@@ -23,7 +24,7 @@ export class DataBufferHealthIndicator {
   ): HealthIndicatorResult<Key> {
     const maxFillRatio = options.maxFillRatio ?? DEFAULT_MAX_FILL_RATIO;
     if (typeof maxFillRatio !== 'number' || !(maxFillRatio > 0 && maxFillRatio <= 1)) {
-      throw new RangeError(`maxFillRatio must be a number in (0, 1], got ${String(maxFillRatio)}`);
+      throw new RangeError(INVALID_MAX_FILL_RATIO(maxFillRatio));
     }
     const indicator = this.healthIndicatorService.check(key);
     const buffers: Record<string, DataBufferHealthDetails> = {};
@@ -32,7 +33,7 @@ export class DataBufferHealthIndicator {
     const names = options.buffers ?? this.registry.getAll().map((buffer) => buffer.name);
     for (const name of names) {
       if (!this.registry.has(name)) {
-        problems.push(`${name}: no such buffer is registered`);
+        problems.push(HEALTH_UNKNOWN_BUFFER(name));
         continue;
       }
       const buffer = this.registry.get(name);
@@ -47,11 +48,10 @@ export class DataBufferHealthIndicator {
       };
       const held = stats.pending + stats.inFlight;
       if (held >= maxFillRatio * stats.capacity) {
-        problems.push(`${name}: holds ${held} of ${stats.capacity} items (max fill ratio ${maxFillRatio})`);
+        problems.push(HEALTH_TOO_FULL(name, held, stats.capacity, maxFillRatio));
       }
       if (buffer.lastFlushFailed) {
-        // The error's message is left out on purpose: a sink's error can quote the items it refused.
-        problems.push(`${name}: its most recent flush failed`);
+        problems.push(HEALTH_LAST_FLUSH_FAILED(name));
       }
     }
 

@@ -3,11 +3,13 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { DefaultBufferScheduler } from './engine/default-scheduler';
 
 /**
- * Lane timers as named timeouts in `@nestjs/schedule`'s `SchedulerRegistry` (the app's own
- * when it imports `ScheduleModule`), at most one per lane; retry waits and timeouts stay plain timers.
+ * The `BufferScheduler` of the buffers the module creates: lane timers are named timeouts in
+ * `SchedulerRegistry` (see `schedulerRegistryProvider`), at most one per lane. Retry waits, flush
+ * timeouts and the shutdown budget stay plain timers, so `ScheduleModule` clearing its registry
+ * in its `beforeApplicationShutdown` does not cancel them.
  */
 @Injectable()
-export class SchedulerRegistryAdapter extends DefaultBufferScheduler {
+export class LaneTimerScheduler extends DefaultBufferScheduler {
   constructor(registry: SchedulerRegistry) {
     super({
       get: (name) => (registry.doesExist('timeout', name) ? registry.getTimeout(name) : undefined),
