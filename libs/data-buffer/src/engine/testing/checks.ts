@@ -137,6 +137,8 @@ function checkCommit(w: World, rec: CommitRec, now: number): void {
       return;
     case 'failed': {
       const batch = item.batch;
+      // Version 2: a failed commit() settles only after the error handler returned.
+      if (rec.state === 'pending' && batch !== null && model.errorHandlers[batch.lane] > 0) return;
       log.expect(INV.commit, rec.state === 'rejected' && error instanceof FlushFailedError, () => `${where} is ${rec.state} ${describeError(error)}`);
       if (!(error instanceof FlushFailedError) || batch === null) return;
       log.expect(INV.commit, error.cause === batch.errorGiven, () => `${where}: FlushFailedError.cause is not the error given to onFlushError`);
