@@ -2,6 +2,7 @@
 import type { BenchConfig } from '../common/config';
 import type { ScenarioResult } from '../common/result';
 import * as commit from './commit';
+import * as groupCommit from './group-commit';
 import * as heap from './heap';
 import * as keyed from './keyed';
 import * as slowSink from './slow-sink';
@@ -18,4 +19,5 @@ export const SCENARIOS: Scenario[] = [
   { id: 'commit', run: commit.run },
   { id: 'slow-sink', run: slowSink.run },
   { id: 'heap', run: heap.run },
+  { id: 'group-commit', run: groupCommit.run },
 ];
