@@ -140,7 +140,7 @@ describe('a handler reports a partial result (FlushOutcome)', () => {
       expect(failure.error).toBeInstanceOf(RejectedItemsError);
       expect(failure.error).toBeInstanceOf(DataBufferError);
       expect((failure.error as RejectedItemsError).buffer).toBe('events');
-      const failures = (failure.error as RejectedItemsError).failures;
+      const failures: ReadonlyArray<{ item: unknown; error: unknown }> = (failure.error as RejectedItemsError).failures;
       expect(failures.map((f) => (f.item as Item).id)).toEqual([1, 4]);
       expect(failures.map((f) => f.error)).toEqual([bad1, bad4]);
       expect(failures[0].item).toBe(sink.flushes[0].items[0]);

@@ -112,7 +112,7 @@ describe('maxBatchBytes and sizeOf', () => {
   });
 
   it('measures every item of insertMany first and inserts none when one measurement is bad, naming the index', async () => {
-    const { buffer } = await startEvents({ maxBatchBytes: 100, sizeOf: (item) => (item.id === 17 ? NaN : 1) });
+    const { buffer } = await startEvents({ maxBatchBytes: 100, sizeOf: (item: Item) => (item.id === 17 ? NaN : 1) });
     const batch = Array.from({ length: 20 }, (_, i) => ({ id: 10 + i }));
 
     let thrown: unknown;
@@ -135,7 +135,7 @@ describe('maxBatchBytes and sizeOf', () => {
   });
 
   it('runs sizeOf before the capacity check', async () => {
-    const { buffer } = await startEvents({ maxBatchBytes: 100, sizeOf: (item) => (item.id === 2 ? NaN : 1), capacity: 1, maxSize: 5 });
+    const { buffer } = await startEvents({ maxBatchBytes: 100, sizeOf: (item: Item) => (item.id === 2 ? NaN : 1), capacity: 1, maxSize: 5 });
     buffer.insert({ id: 1 });
 
     expect(() => buffer.insert({ id: 2 })).toThrow(TypeError);

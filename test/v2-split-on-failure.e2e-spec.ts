@@ -1,6 +1,6 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { FlushFailedError } from 'nestjs-data-buffer';
-import { Item, useBufferTestApp } from './support/buffer-test.utils';
+import { Item, RecordingSink, useBufferTestApp } from './support/buffer-test.utils';
 
 const items = (...ids: number[]): Item[] => ids.map((id) => ({ id }));
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
@@ -12,7 +12,7 @@ describe('splitOnFailure isolates poison items', () => {
   const { startEvents } = testApp;
 
   /** A sink that refuses every call holding one of `poison`, with an error naming the attempt. */
-  function refuse(sink: { onFlush: (items: Item[], ctx: { attempt: number }) => unknown }, ...poison: number[]) {
+  function refuse(sink: RecordingSink, ...poison: number[]) {
     sink.onFlush = (batch, ctx) => {
       if (batch.some((i) => poison.includes(i.id))) throw new Error(`attempt ${ctx.attempt} refused`);
     };
