@@ -1,19 +1,6 @@
-/** Every message the library logs or throws at bootstrap, in one place. */
+/** Every message the Nest side of the library logs or throws; the engine's are in engine/engine.messages.ts. */
 
-export const ITEMS_LOST = (buffer: string, count: number, attempts: number, error: string) =>
-  `Buffer "${buffer}" lost ${count} item${count === 1 ? '' : 's'} after ${attempts} attempt${attempts === 1 ? '' : 's'} ` +
-  `and has no @OnFlushError handler: ${error}`;
-
-export const FLUSH_ERROR_HANDLER_FAILED = (buffer: string, count: number, error: string) =>
-  `The @OnFlushError handler of buffer "${buffer}" failed for ${count} item${count === 1 ? '' : 's'}: ${error}`;
-
-export const FLUSH_ERROR_HANDLER_TIMED_OUT = (buffer: string, count: number, timeout: number) =>
-  `The @OnFlushError handler of buffer "${buffer}" did not finish within flushTimeout (${timeout} ms) for ${count} item${count === 1 ? '' : 's'}`;
-
-export const NO_FLUSH_HANDLER = (buffer: string) =>
-  `Buffer "${buffer}" has no flush handler: add a provider class decorated with @BufferHandler('${buffer}') that has an @OnFlush() method`;
-
-export const INTERNAL_ERROR = (buffer: string, error: string) => `Unexpected error in buffer "${buffer}": ${error}`;
+export { NO_FLUSH_HANDLER } from './engine/engine.messages';
 
 export const DUPLICATE_BUFFER = (buffer: string) =>
   `Buffer "${buffer}" is registered twice: every DataBufferModule.forFeature() name must be unique`;

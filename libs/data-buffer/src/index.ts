@@ -9,6 +9,8 @@ export {
   FlushFailedError,
   FlushTimeoutError,
   InvalidBufferOptionsError,
+  PartialFlushError,
+  RejectedItemsError,
   ShutdownTimeoutError,
 } from './errors';
 export type {
@@ -22,6 +24,7 @@ export type {
 export { DataBuffer, DROP_CHANNEL_NAME, FLUSH_CHANNEL_NAME, DEFAULT_BUFFER_OPTIONS, DefaultBufferScheduler } from './engine';
 export type {
   BufferKey,
+  CoalesceOptions,
   BufferLogger,
   BufferOptions,
   BufferOptionsPatch,
@@ -32,6 +35,7 @@ export type {
   FlushContext,
   FlushErrorHandler,
   FlushHandler,
+  FlushOutcome,
   FlushReason,
   FlushReport,
   FlushTraceContext,

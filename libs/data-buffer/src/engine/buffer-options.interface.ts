@@ -8,10 +8,18 @@ export type OverflowStrategy = 'reject' | 'drop-oldest' | 'drop-newest';
 export type RetryBackoff = 'fixed' | 'exponential';
 
 /** Why a batch was handed to the handler. */
-export type FlushReason = 'size' | 'interval' | 'manual' | 'shutdown';
+export type FlushReason = 'size' | 'interval' | 'manual' | 'shutdown' | 'commit';
+
+/** Makes a coalescing buffer: one value per coalesce key in a batch, merged as items come. */
+export interface CoalesceOptions<T = any> {
+  /** The coalesce key of an item. */
+  key: (item: T) => BufferKey;
+  /** The value that replaces `pending` when `next` has the same coalesce key. */
+  merge: (pending: T, next: T) => T;
+}
 
 /** The options of one buffer; every one but `name` has a default (see README). */
-export interface BufferOptions {
+export interface BufferOptions<T = any> {
   /** Unique, non-empty buffer name. */
   name: string;
   /** Independent lanes, each flushing one batch at a time (default 1). */
@@ -42,10 +50,24 @@ export interface BufferOptions {
   maxRetryDelay?: number;
   /** Passed to every handler call as `ctx.meta`. */
   meta?: unknown;
+  /** Group commit: a batch holding a `commit()`ed item is due this many ms after the first such commit (default off). */
+  commitDelay?: number;
+  /** A batch is sealed before the sum of its items' `sizeOf` would pass this (default off). */
+  maxBatchBytes?: number;
+  /** The size of an item for `maxBatchBytes` (default: UTF-8 bytes of `JSON.stringify(item)`). */
+  sizeOf?: (item: T) => number;
+  /** Split a batch whose attempts all failed into halves to isolate poison items (default false). */
+  splitOnFailure?: boolean;
+  /** Makes a coalescing buffer (fixed at creation). */
+  coalesce?: CoalesceOptions<T>;
 }
 
+/** The options that stay `undefined` when not set (off). */
+type OptionalOptionNames = 'meta' | 'commitDelay' | 'maxBatchBytes' | 'coalesce';
+
 /** Options with every default applied. */
-export type ResolvedBufferOptions = Required<Omit<BufferOptions, 'meta'>> & { meta: unknown };
+export type ResolvedBufferOptions<T = any> = Required<Omit<BufferOptions<T>, OptionalOptionNames>> &
+  Pick<BufferOptions<T>, OptionalOptionNames>;
 
 /** The options `updateOptions` may change at run time. */
-export type BufferOptionsPatch = Partial<Omit<BufferOptions, 'name' | 'partitions'>>;
+export type BufferOptionsPatch<T = any> = Partial<Omit<BufferOptions<T>, 'name' | 'partitions' | 'coalesce'>>;

@@ -1,13 +1,13 @@
-/** A snapshot of a buffer's counters. Always: inserted = flushed + failed + dropped + drained + pending + inFlight. */
+/** A snapshot of a buffer's counters. Always: inserted = flushed + failed + dropped + drained + merged + pending + inFlight. */
 export interface BufferStats {
   name: string;
   partitions: number;
   capacity: number;
-  /** Items in open batches, not yet handed to a flush. */
+  /** Items not yet handed to a handler: in open batches and in sealed batches waiting for their lane. */
   pending: number;
-  /** Items in batches handed to a flush (queued on their lane or running), not yet settled. */
+  /** Items of the batches whose handler attempt is running or waits for a retry (at most one batch per lane). */
   inFlight: number;
-  /** Keys with pending items. */
+  /** Keys (coalesce keys on a coalescing buffer) with pending items. */
   keys: number;
   /** Items accepted by insert, insertMany or commit (dropped ones included). */
   inserted: number;
@@ -19,12 +19,14 @@ export interface BufferStats {
   dropped: number;
   /** Items removed by `drain()`. */
   drained: number;
+  /** Items merged into a pending value of the same coalesce key (0 unless coalescing). */
+  merged: number;
   /** Successful handler calls. */
   flushes: number;
   /** Failed attempts that were retried. */
   retries: number;
   /** When the last successful flush ended (epoch ms). */
   lastFlushAt: number | null;
-  /** The error of the last batch that ended in failure. */
+  /** The error of the last items that ended in failure. */
   lastError: { message: string; at: number } | null;
 }

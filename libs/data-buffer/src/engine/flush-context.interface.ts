@@ -1,4 +1,5 @@
 import type { BufferKey, FlushReason } from './buffer-options.interface';
+import type { BufferLogger, BufferScheduler } from './buffer-scheduler.interface';
 
 /** What a handler learns about the batch it is given. */
 export interface FlushContext {
@@ -34,4 +35,16 @@ export interface FlushReport {
   items: number;
   /** Items of those batches that ended in `@OnFlushError`. */
   failed: number;
+}
+
+/** Handlers and collaborators of a buffer; the Nest module supplies them, standalone users may too. */
+export interface DataBufferHooks<T> {
+  /** Persists a batch. Required before `start()`. */
+  onFlush?: FlushHandler<T>;
+  /** Receives the items that could not be written. */
+  onFlushError?: FlushErrorHandler<T>;
+  /** Time and timers; plain Node timers by default. */
+  scheduler?: BufferScheduler;
+  /** Where lost items and handler failures are reported. */
+  logger?: BufferLogger;
 }

@@ -5,3 +5,6 @@ export * from './buffer-stats.interface';
 export * from './data-buffer';
 export * from './default-scheduler';
 export * from './flush-context.interface';
+export * from './channels';
+export * from './errors';
+export type { FlushOutcome } from './flush-outcome';

@@ -1,95 +1,87 @@
-import type { BufferKey, FlushReason, ResolvedBufferOptions } from './buffer-options.interface';
+import type { BufferKey } from './buffer-options.interface';
 import type { TimerHandle } from './buffer-scheduler.interface';
-import type { FlushContext } from './flush-context.interface';
+import { noop, type Batch } from './batch';
+import type { HasDeadline } from './deadline-heap';
+import type { ParsedOutcome } from './flush-outcome';
 
-/** Batch states: open (taking items), sealed (queued on its lane), running (being flushed), settled. */
-export const OPEN = 0;
-export const SEALED = 1;
-export const RUNNING = 2;
-export const SETTLED = 3;
-
-/** A contiguous run of `commit()`ed items of one batch that share one promise. */
-export interface CommitRun {
-  start: number;
-  end: number;
-  shared: boolean;
-  promise: Promise<void> | null;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
-
-/** A `commit()` waiting for room. */
-export interface RoomWaiter<T> {
-  item: T;
-  key: BufferKey | undefined;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-  timer: TimerHandle;
-  done: boolean;
-}
-
-/** A batch: its items, where it stands, the commits waiting on it, and its links in its lane's lists. */
-export class Batch<T> {
-  items: T[] = [];
-  /** Absolute position of `items[0]`: how many items were evicted from the front. */
-  base = 0;
-  state = OPEN;
-  reason: FlushReason = 'interval';
-  size = 0;
-  attempts = 0;
+/** A half of a failed batch (or of a failed half), attempted once; see flush-runner.ts. */
+export class SplitPart<T> {
+  /** This part's own attempt failed. */
   failed = false;
-  finished = false;
-  runs: CommitRun[] | null = null;
-  /** The last run of `runs` when it is shared: the next commit in line joins it. */
-  lastShared: CommitRun | null = null;
-  /** Built at the batch's first attempt, the same for every attempt. */
-  id = '';
-  /** Entries of this batch in its lane's `order` still to skip (evicted with a commit run). */
-  skip = 0;
-  /** The controller of `ctx.signal` and the context of the attempt running now. */
-  controller: AbortController | null = null;
-  ctx: FlushContext | null = null;
-  waiters: (() => void)[] | null = null;
-  prevOpen: Batch<T> | null = null;
-  nextOpen: Batch<T> | null = null;
-  nextQueued: Batch<T> | null = null;
 
   constructor(
-    readonly lane: Lane<T>,
-    readonly key: BufferKey | undefined,
-    readonly deadline: number,
-    readonly limit: number,
-    readonly options: ResolvedBufferOptions,
-    readonly seq: number,
+    readonly items: T[],
+    readonly positions: number[],
+    readonly id: string,
+    /** The first half, when this is the second one. */
+    readonly sibling: SplitPart<T> | null,
   ) {}
+
+  /** Pushes the halves of `items` (the first `ceil(n/2)`, then the rest) on `stack`, the first half on top. */
+  static push<T>(stack: SplitPart<T>[], items: T[], positions: number[], id: string): void {
+    const half = Math.ceil(items.length / 2);
+    const first = new SplitPart<T>(items.slice(0, half), positions.slice(0, half), `${id}.1`, null);
+    stack.push(new SplitPart<T>(items.slice(half), positions.slice(half), `${id}.2`, first), first);
+  }
+
+  /** Empties `stack` and returns the items of its parts (and their positions) in batch order. */
+  static drainStack<T>(stack: SplitPart<T>[]): [T[], number[]] {
+    const items: T[] = [];
+    const positions: number[] = [];
+    while (stack.length > 0) {
+      const part = stack.pop() as SplitPart<T>;
+      items.push(...part.items);
+      positions.push(...part.positions);
+    }
+    return [items, positions];
+  }
 }
 
-/** A lane: its open batches, its deadline heap and timer, and the queue of sealed batches it flushes one at a time. */
+/** A commit-due entry of a lane's commit heap (`deadline` is the batch's `commitDueAt`). */
+export interface CommitDue<T> extends HasDeadline {
+  batch: Batch<T>;
+}
+
+/**
+ * A lane: its open batches, their triggers, the sealed batches waiting for it, and the one it
+ * is flushing. Each room of the engine keeps its part of a lane here.
+ */
 export class Lane<T> {
+  // ---- assembler: open batches
   /** The open unkeyed batch. */
   open: Batch<T> | null = null;
   /** Every open batch of the lane (keyed or not), oldest first. */
   openHead: Batch<T> | null = null;
   openTail: Batch<T> | null = null;
   openCount = 0;
-  /** Open keyed batches by deadline (the unkeyed one is checked directly); entries of batches no longer open are skipped lazily. */
-  heap: Batch<T>[] = [];
-  /** When the lane timer fires; Infinity when none is set. */
-  timerDue = Infinity;
   /** Sealed batches waiting for the lane, oldest first. */
   queueHead: Batch<T> | null = null;
   queueTail: Batch<T> | null = null;
+  /** Due batches, in the order they became due; entries no longer DUE are skipped. */
+  due: Batch<T>[] = [];
+  dueHead = 0;
+
+  // ---- deadline trigger
+  /** Open keyed batches by deadline (the unkeyed one is checked directly); stale entries are skipped. */
+  heap: Batch<T>[] = [];
+  /** Batches made due by a commit, by `commitDueAt`; stale entries are skipped. */
+  commitHeap: CommitDue<T>[] = [];
+  /** When the lane timer fires; Infinity when none is set. */
+  timerDue = Infinity;
+  onTimer: () => void = noop;
+
+  // ---- flush runner
   running: Batch<T> | null = null;
   /** A pump is scheduled or a batch is running. */
   pumping = false;
   inPump = false;
+  pumpTask: () => unknown = noop;
   /** Bumped when an attempt starts and when its outcome is decided: later outcomes of it are ignored. */
   attemptToken = 0;
-  /** The `flushTimeout` timer (see `armWatchdog`), when it fires, and the running attempt's deadline. */
+  /** The `flushTimeout` watchdog (see flush-runner.ts). */
   watchdog: TimerHandle | null = null;
   watchdogAt = 0;
   deadlineAt = 0;
-  /** Times out the attempt running now; null when none is undecided. */
   onDeadline: (() => void) | null = null;
   onWatchdog: () => void = noop;
   /**
@@ -100,24 +92,36 @@ export class Lane<T> {
   controller: AbortController | null = null;
   /** The wait before the running batch's next attempt. */
   sleep: TimerHandle | null = null;
+  /** The running batch's items still to write: those of the attempt now (all of the batch at first). */
+  work: T[] = [];
+  /** Their positions; null while `work` is the whole batch. */
+  workPos: number[] | null = null;
+  /** The batch id of the attempt now (a split part's id during a split). */
+  workId = '';
+  /** The outcome the attempt just returned, read before it is reported. */
+  outcome: ParsedOutcome | null = null;
+  /** An attempt of this batch returned items to retry: no split then. */
+  partial = false;
+  /** The last attempt failed (the next one counts as a retry). */
+  lastFailed = false;
+  /** During a split: the part being attempted, and the parts still to attempt (a stack, next on top). */
+  part: SplitPart<T> | null = null;
+  parts: SplitPart<T>[] | null = null;
+
+  // ---- overflow gate
   /**
    * Under drop-oldest only: one entry per pending item, in insertion order, naming its batch,
-   * so the lane's oldest pending item is found across its keyed batches. Entries of batches
-   * no longer open are skipped lazily.
+   * so the lane's oldest pending item is found across its batches. Entries of batches no
+   * longer pending are skipped.
    */
   order: Batch<T>[] = [];
   orderHead = 0;
-  onTimer: () => void = noop;
-  pumpTask: () => unknown = noop;
 
   constructor(
     readonly index: number,
     readonly timerName: string,
   ) {}
 }
-
-/** Does nothing. */
-export function noop(): void {}
 
 /** The lane of a key: integers by value, everything else by an FNV-1a hash of its text. */
 export function laneIndex(key: BufferKey, partitions: number): number {

@@ -50,6 +50,7 @@ function stats(name: string, overrides: Partial<BufferStats> = {}): BufferStats 
     failed: 0,
     dropped: 0,
     drained: 0,
+    merged: 0,
     flushes: 0,
     retries: 0,
     lastFlushAt: null,
