@@ -31,6 +31,7 @@ function table(columns: string[], rows: string[][]): string {
 }
 
 export function verdict(t: TargetResult): string {
+  if (t.unavailable !== undefined) return 'not available';
   return t.met === true ? 'met' : t.met === false ? '**missed**' : 'not measured';
 }
 

@@ -97,6 +97,8 @@ async function main(): Promise<void> {
       warmup: config.warmup,
       slowRate: config.slowRate,
       slowSeconds: config.slowSeconds,
+      groupMs: config.groupMs,
+      coalesceItems: config.coalesceItems,
     },
     scenarios,
     failures,

@@ -16,6 +16,10 @@ export interface BenchConfig {
   slowSeconds: number;
   /** scenario 4: runs per contender */
   slowRuns: number;
+  /** scenario 6 (group commit): how long the committers run per trial, in ms */
+  groupMs: number;
+  /** scenario 7 (coalescing): increments per trial */
+  coalesceItems: number;
   /** scenarios to run (ids), all when null */
   only: string[] | null;
 }
@@ -44,6 +48,8 @@ export function loadConfig(): BenchConfig {
     slowRate: int('BENCH_SLOW_RATE', 100_000),
     slowSeconds: int('BENCH_SLOW_SECONDS', quick ? 1 : 3),
     slowRuns: int('BENCH_SLOW_RUNS', 1),
+    groupMs: int('BENCH_GROUP_MS', quick ? 500 : 1000),
+    coalesceItems: int('BENCH_COALESCE_ITEMS', items),
     only,
   };
 }

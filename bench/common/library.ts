@@ -5,11 +5,27 @@
  */
 import * as path from 'node:path';
 
-import type { BufferOptions, DataBuffer, DataBufferHooks } from '../../libs/data-buffer/src';
+import type { BufferKey, BufferOptions, DataBuffer, DataBufferHooks } from '../../libs/data-buffer/src';
 
 /** The library's buffer, typed from its source so the bench breaks at compile time if the API drifts. */
 export type BenchBuffer<T> = DataBuffer<T>;
 type Ctor = typeof DataBuffer;
+
+/**
+ * The delivery options of version 2 of the contract (group commit, byte limits, poison isolation,
+ * coalescing), typed here for the item type of a scenario. A library that does not know them
+ * refuses them at construction; `optionRefusal` finds out before a scenario relies on them.
+ */
+export interface DeliveryOptions<T> {
+  commitDelay?: number;
+  maxBatchBytes?: number;
+  sizeOf?: (item: T) => number;
+  splitOnFailure?: boolean;
+  coalesce?: { key: (item: T) => BufferKey; merge: (pending: T, next: T) => T };
+}
+
+/** Options of a bench buffer: a generated name unless given, the delivery options typed for T. */
+export type BenchOptions<T> = Omit<BufferOptions, 'name' | keyof DeliveryOptions<T>> & { name?: string } & DeliveryOptions<T>;
 
 let loaded: Ctor | null | undefined;
 let loadError = '';
@@ -49,13 +65,30 @@ export function libraryError(): string {
 let seq = 0;
 
 /** A new, started buffer. */
-export function createBuffer<T>(
-  options: Omit<BufferOptions, 'name'> & { name?: string },
-  hooks: DataBufferHooks<T>,
-): BenchBuffer<T> {
+export function createBuffer<T>(options: BenchOptions<T>, hooks: DataBufferHooks<T>): BenchBuffer<T> {
   const DataBuffer = load();
   if (!DataBuffer) throw new Error(libraryError());
-  const buffer = new DataBuffer<T>({ ...options, name: options.name ?? `bench-${++seq}` }, hooks);
+  const named = { ...options, name: options.name ?? `bench-${++seq}` } as unknown as BufferOptions;
+  const buffer = new DataBuffer<T>(named, hooks);
   buffer.start();
   return buffer;
+}
+
+/**
+ * Why the library cannot run a buffer with `options` (it is missing, or it refuses an option it
+ * does not know yet), or null when it can. Scenarios call it once up front and report their
+ * library rows as "not available" instead of crashing.
+ */
+export async function optionRefusal<T>(options: BenchOptions<T>): Promise<string | null> {
+  if (!libraryAvailable()) return libraryError();
+  let buffer: BenchBuffer<T>;
+  try {
+    buffer = createBuffer<T>(options, { onFlush: () => undefined });
+  } catch (err) {
+    const option = (err as { option?: unknown }).option;
+    if (typeof option === 'string') return `the library refuses the option "${option}"`;
+    return `the library refuses it: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`;
+  }
+  await buffer.close(1000);
+  return null;
 }

@@ -6,6 +6,8 @@ export interface TargetResult {
   measured: string;
   /** true met, false missed, null not measurable (library missing) */
   met: boolean | null;
+  /** set when the library cannot run the scenario (missing, or it refuses an option): why */
+  unavailable?: string;
 }
 
 export interface ScenarioResult {

@@ -56,3 +56,18 @@ export function cpuMsSince(start: NodeJS.CpuUsage): number {
   const d = process.cpuUsage(start);
   return (d.user + d.system) / 1000;
 }
+
+/** The p-th percentile (0..100) of values already sorted ascending, nearest rank. */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
+}
+
+/** Milliseconds with a precision that suits them (0.42 ms, 5.1 ms, 1,002 ms). */
+export function fmtMs(value: number): string {
+  if (!Number.isFinite(value)) return 'n/a';
+  if (value < 1) return `${value.toFixed(2)} ms`;
+  if (value < 100) return `${value.toFixed(1)} ms`;
+  return `${fmtInt(value)} ms`;
+}

@@ -14,6 +14,7 @@ import { interleaved, type Contender } from '../common/trials';
 import * as profiler from '../common/profiler';
 import type { BenchConfig } from '../common/config';
 import { BareMapBatcher } from '../baselines/bare-map';
+import { keySequence } from '../common/keys';
 
 const BATCH = 512;
 const YIELD_EVERY = 512;
@@ -34,20 +35,6 @@ interface Measure {
   timers?: number;
   /** keys pending after the last insert */
   keys?: number;
-}
-
-/** mulberry32: a small seeded PRNG, so every contender sees the same key sequence */
-function keySequence(n: number, keyCount: number, seed: number): Uint32Array {
-  const seq = new Uint32Array(n);
-  let a = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    seq[i] = (((t ^ (t >>> 14)) >>> 0) % keyCount) >>> 0;
-  }
-  return seq;
 }
 
 async function driveBuffer(
