@@ -189,11 +189,9 @@ export class BatchAssembler<T> {
     this.runner.wake(batch.lane);
   }
 
-  /** Whether any batch is sealed and waiting, or running. */
+  /** Whether any item is in a sealed batch or in flight (a batch whose items all settled, in its error handler, makes no room). */
   get anyHandedOver(): boolean {
-    if (this.counters.queued > 0 || this.counters.inFlight > 0) return true;
-    for (const lane of this.lanes) if (lane.running !== null || lane.queueHead !== null) return true;
-    return false;
+    return this.counters.queued > 0 || this.counters.inFlight > 0;
   }
 
   /**

@@ -53,12 +53,15 @@ export class BatchSettler<T> {
     this.counters.lost(n, causes === null ? error : causes[0], this.scheduler.now());
     batch.failedItems += n;
     this.commits.roomFreed();
+    batch.reporting++;
     this.report(items, error, ctx, batch.options.flushTimeout, controller).then(() => {
       try {
         if (batch.runs !== null) this.rejectCommits(batch, positions, error, ctx.attempt, causes);
       } catch (internal) {
         this.logger.error(INTERNAL_ERROR(this.name, describe(internal)));
       }
+      // Shutdown may have finished the batch meanwhile: it is released once its last report is in.
+      if (--batch.reporting === 0 && batch.state === DONE) this.released(batch);
       done();
     });
   }
@@ -66,7 +69,7 @@ export class BatchSettler<T> {
   /** The batch is settled: let go of its items (the handler may still hold them) and wake its waiters. */
   finish(batch: Batch<T>): void {
     batch.state = DONE;
-    this.released(batch);
+    if (batch.reporting === 0) this.released(batch);
   }
 
   /** A batch that is done (settled, drained or emptied) lets go of what it held. */

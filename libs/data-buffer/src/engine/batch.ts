@@ -82,6 +82,8 @@ export class Batch<T> {
   id = '';
   /** Items of this batch that ended in failure, for `flush()`'s report. */
   failedItems = 0;
+  /** Error handler calls still running for its items (their commits settle when each returns). */
+  reporting = 0;
   attempts = 0;
   /** The controller of the running attempt's `ctx.signal`, and its context. */
   controller: AbortController | null = null;

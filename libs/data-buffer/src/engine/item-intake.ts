@@ -50,7 +50,7 @@ export class ItemIntake<T> {
     if (opts.overflow !== 'reject') return sizes;
     const held = this.counters.held;
     const needed = opts.coalesce === undefined ? items.length : this.newValues(items, opts.coalesce);
-    if (held + needed > this.gate.capacity) {
+    if (needed > 0 && held + needed > this.gate.capacity) {
       throw new BufferFullError(this.name, this.gate.capacity, FULL_NO_ROOM_FOR(items.length, held));
     }
     return sizes;
