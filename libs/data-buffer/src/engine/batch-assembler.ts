@@ -180,6 +180,15 @@ export class BatchAssembler<T> {
     }
   }
 
+  /** Seals the open batches of `key` (or all of them) with `reason`; returns them. */
+  sealOpen(key: BufferKey | undefined, coalesced: boolean, reason: FlushReason): Batch<T>[] {
+    const sealed: Batch<T>[] = [];
+    if (key === undefined) this.sealAll(reason, sealed);
+    else for (const batch of this.pendingBatches(key, coalesced)) if (batch.isOpen) sealed.push(batch);
+    if (key !== undefined) for (const batch of sealed) this.seal(batch, reason);
+    return sealed;
+  }
+
   /** Marks an open batch due: the runner takes it, with `reason`, once its lane has nothing else to run. */
   markDue(batch: Batch<T>, reason: FlushReason): void {
     if (batch.state !== OPEN) return;

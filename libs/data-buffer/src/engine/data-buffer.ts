@@ -70,10 +70,7 @@ export class DataBuffer<T = unknown> {
     this.trigger = new DeadlineTrigger<T>(this.name, scheduler, logger);
     this.assembler = new BatchAssembler<T>(this.partitions, this.name, this.opts, counters, scheduler, this.trigger, this.runner);
     this.trigger.assembler = this.runner.assembler = this.assembler;
-    for (const lane of this.assembler.lanes) {
-      lane.onTimer = () => this.trigger.fire(lane);
-      this.runner.attach(lane);
-    }
+    for (const lane of this.assembler.lanes) this.runner.attach(lane, () => this.trigger.fire(lane));
     this.gate = new OverflowGate<T>(this.name, this.opts.overflow, this.capacity, counters, this.assembler, this.commits);
     this.view = new PendingView<T>(this.assembler, counters, this.opts.coalesce !== undefined);
     this.intake = new ItemIntake<T>(this.name, this.opts, counters, this.assembler, this.gate);
@@ -165,15 +162,7 @@ export class DataBuffer<T = unknown> {
   async flush(key?: BufferKey): Promise<FlushReport> {
     const report: FlushReport = { batches: 0, items: 0, failed: 0 };
     if (this.closed) return report;
-    const handed: Batch<T>[] = [];
-    if (key === undefined) this.assembler.sealAll('manual', handed);
-    else {
-      for (const batch of this.assembler.pendingBatches(key, this.opts.coalesce !== undefined)) {
-        if (!batch.isOpen) continue;
-        handed.push(batch);
-        this.assembler.seal(batch, 'manual');
-      }
-    }
+    const handed = this.assembler.sealOpen(key, this.opts.coalesce !== undefined, 'manual');
     const sizes = handed.map((batch) => batch.live);
     await this.runner.whenIdle();
     for (let i = 0; i < handed.length; i++) {

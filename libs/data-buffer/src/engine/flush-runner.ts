@@ -45,8 +45,9 @@ export class FlushRunner<T> {
     this.watchdog = new FlushWatchdog<T>(scheduler);
   }
 
-  /** Prepares a lane's callbacks once. */
-  attach(lane: Lane<T>): void {
+  /** Prepares a lane's callbacks once (`onTimer`: its deadline trigger). */
+  attach(lane: Lane<T>, onTimer: () => void): void {
+    lane.onTimer = onTimer;
     lane.pumpTask = () => this.pump(lane);
     this.watchdog.attach(lane);
   }
