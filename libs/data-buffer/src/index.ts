@@ -11,6 +11,7 @@ export {
   InvalidBufferOptionsError,
   ShutdownTimeoutError,
 } from './errors';
+export type { DataBufferHandler } from './data-buffer-handler.interface';
 export type {
   BufferOptionsWithoutName,
   DataBufferFeatureAsyncOptions,
