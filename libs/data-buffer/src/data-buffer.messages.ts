@@ -38,3 +38,6 @@ export const SCOPED_HANDLER = (className: string, buffer: string) =>
   `${className} is a @BufferHandler('${buffer}') but is request-scoped or transient (or depends on such a provider): ` +
   `buffer handlers must be singletons`;
 
+
+export const CONTRADICTORY_OPTIONS = (buffer: string, option: string, value: number, other: string, otherValue: number, consequence: string) =>
+  `Buffer "${buffer}": ${option} (${value}) is above ${other} (${otherValue}): ${consequence}`;
