@@ -2,6 +2,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import { DataBufferMetadataAccessor } from './data-buffer-metadata.accessor';
+import { warnContradictoryOptions } from './data-buffer-options.checker';
 import {
   HANDLER_FOR_UNKNOWN_BUFFER,
   HANDLER_WITHOUT_ON_FLUSH,
@@ -39,6 +40,7 @@ export class DataBufferExplorer implements OnModuleInit {
       this.explore(wrapper, onFlush, onFlushError);
     }
     for (const buffer of this.registry.getAll()) {
+      warnContradictoryOptions(buffer);
       const flush = onFlush.get(buffer.name);
       if (flush === undefined) throw new DataBufferError(NO_FLUSH_HANDLER(buffer.name), buffer.name);
       const error = onFlushError.get(buffer.name);

@@ -55,3 +55,8 @@ export const HEALTH_TOO_FULL = (buffer: string, held: number, capacity: number, 
 
 // The error's message is left out on purpose: a sink's error can quote the items it refused.
 export const HEALTH_LAST_FLUSH_FAILED = (buffer: string) => `${buffer}: its most recent flush failed`;
+
+// ---- option warnings -------------------------------------------------------------------
+
+export const CONTRADICTORY_OPTIONS = (buffer: string, option: string, value: number, other: string, otherValue: number, consequence: string) =>
+  `Buffer "${buffer}": ${option} (${value}) is above ${other} (${otherValue}): ${consequence}`;

@@ -13,6 +13,7 @@ export {
   RejectedItemsError,
   ShutdownTimeoutError,
 } from './errors';
+export type { DataBufferHandler } from './data-buffer-handler.interface';
 export type {
   BufferOptionsWithoutName,
   DataBufferFeatureAsyncOptions,

@@ -1,8 +1,8 @@
 import type { BufferKey, FlushReason } from './buffer-options.interface';
 import type { BufferLogger, BufferScheduler } from './buffer-scheduler.interface';
 
-/** What a handler learns about the batch it is given. */
-export interface FlushContext {
+/** What a handler learns about the batch it is given; `M` is the type of the buffer's `meta` option. */
+export interface FlushContext<M = unknown> {
   /** The buffer's name. */
   buffer: string;
   /** The batch's key; `undefined` for unkeyed batches. */
@@ -18,14 +18,14 @@ export interface FlushContext {
   /** Aborted when the attempt outlives `flushTimeout` (or shutdown runs out of time). */
   signal: AbortSignal;
   /** The buffer's `meta` option. */
-  meta: unknown;
+  meta: M;
 }
 
 /** The `@OnFlush` handler: persist the batch; throw or reject to fail the attempt. */
-export type FlushHandler<T> = (items: T[], ctx: FlushContext) => unknown;
+export type FlushHandler<T, M = unknown> = (items: T[], ctx: FlushContext<M>) => unknown;
 
 /** The `@OnFlushError` handler: runs once with the items of a batch whose attempts all failed. */
-export type FlushErrorHandler<T> = (error: unknown, items: T[], ctx: FlushContext) => unknown;
+export type FlushErrorHandler<T, M = unknown> = (error: unknown, items: T[], ctx: FlushContext<M>) => unknown;
 
 /** What `flush()` reports about the batches it handed over. */
 export interface FlushReport {
