@@ -2,6 +2,7 @@ import './native-pglite';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { LoggerService, LogLevel } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from '../../apps/example/src/app.module';
@@ -79,13 +80,14 @@ export async function startApp(
   target: DatabaseTarget,
   database: Database,
   overrides: Partial<ExampleConfig> = {},
+  logger: LoggerService | LogLevel[] = ['fatal'],
 ): Promise<RunningApp> {
   const dataDir = await mkdtemp(join(tmpdir(), 'example-e2e-'));
   const config = testConfig({ ...target.config(), dataDir, ...overrides });
   const moduleRef = await Test.createTestingModule({
     imports: [AppModule.register(config, { database })],
   }).compile();
-  const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: ['fatal'] });
+  const app = moduleRef.createNestApplication<NestExpressApplication>({ logger, bodyParser: false });
   configureApp(app, config);
   await app.listen(0, '127.0.0.1');
   const url = await app.getUrl();

@@ -13,6 +13,8 @@ import { PAGE_VIEWS_BUFFER } from '../../apps/example/src/page-views/page-views.
 import { SuiteDatabase, databaseTargets, startApp, type RunningApp } from './example-test.utils';
 import { inParallel, waitFor } from './test.utils';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 describe.each(databaseTargets())('example app on $name (e2e)', (target) => {
   let suite: SuiteDatabase;
   let running: RunningApp | undefined;
@@ -78,7 +80,7 @@ describe.each(databaseTargets())('example app on $name (e2e)', (target) => {
 
       const accepted = await request(app.url).post('/events').send({ type: 'signup', userId: 'fire-and-forget' });
       expect(accepted.status).toBe(202);
-      expect(accepted.body).toEqual({ status: 'accepted' });
+      expect(accepted.body).toEqual({ status: 'accepted', id: expect.stringMatching(UUID) });
       expect(await rowCount(`user_id = 'fire-and-forget'`)).toBe(0);
       expect(buffer.size()).toBe(1);
 
@@ -97,7 +99,7 @@ describe.each(databaseTargets())('example app on $name (e2e)', (target) => {
       await buffer.flush();
       const res = await confirmed;
       expect(res.status).toBe(201);
-      expect(res.body).toEqual({ status: 'stored' });
+      expect(res.body).toEqual({ status: 'stored', id: expect.stringMatching(UUID) });
       expect(await rowCount(`user_id = 'confirmed' AND occurred_at = '2024-05-01T12:00:00Z'`)).toBe(1);
       expect(await rowCount()).toBe(2);
     });
@@ -138,7 +140,8 @@ describe.each(databaseTargets())('example app on $name (e2e)', (target) => {
       await eventsBuffer(app).flush();
 
       expect(res.status).toBe(202);
-      expect(res.body).toEqual({ status: 'accepted', count: 1000 });
+      expect(res.body).toMatchObject({ status: 'accepted', count: 1000 });
+      expect(new Set(res.body.ids).size).toBe(1000);
       expect(await rowCount()).toBe(1000);
       expect(suite.db.counters().inserts - before).toBeLessThanOrEqual(12);
     });
@@ -300,6 +303,9 @@ describe.each(databaseTargets())('example app on $name (e2e)', (target) => {
         expect(entries.map((e) => e.item.userId).sort()).toEqual(['user-0', 'user-1', 'user-2', 'user-3']);
         expect(entries[0]).toMatchObject({ buffer: 'events', error: { message: expect.stringContaining('events') } });
         expect(entries[0].item).toMatchObject({ type: 'page.opened', payload: { i: expect.any(Number) } });
+        // Each line carries the event's id, so a replay stores it once whatever happened before.
+        expect(entries.every((e) => /^[0-9a-f-]{36}$/.test(e.item.id))).toBe(true);
+        expect(new Set(entries.map((e) => e.item.id)).size).toBe(4);
 
         const health = await request(app.url).get('/health');
         expect(health.status).toBe(503);

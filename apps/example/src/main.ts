@@ -8,7 +8,8 @@ import { configureApp } from './configure-app';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig();
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config));
+  // bodyParser: false: configureApp installs the app's own JSON-only parser.
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), { bodyParser: false });
   configureApp(app, config);
   // On SIGTERM/SIGINT: stop the HTTP server, flush every buffer into the database, close it, exit 0.
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });

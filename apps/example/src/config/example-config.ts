@@ -26,6 +26,16 @@ export interface ExampleConfig {
   databaseUrl: string | undefined;
   /** PostgreSQL schema holding the app's tables (created at startup). */
   databaseSchema: string;
+  /** PostgreSQL: a statement without an answer after this many ms fails and its connection is dropped. */
+  databaseQueryTimeout: number;
+  /** PostgreSQL: a new connection that is not ready after this many ms fails. */
+  databaseConnectTimeout: number;
+  /** RabbitMQ URL; when set, the app also consumes events from `amqpQueue`. */
+  amqpUrl: string | undefined;
+  /** Queue of the broker-fed path (durable; created when missing). */
+  amqpQueue: string;
+  /** Unacknowledged messages the broker hands this instance at once; at least events' maxSize x partitions. */
+  amqpPrefetch: number;
   /** `true`: every request inserts its own row at once, no buffer (the load test's baseline). */
   directInsert: boolean;
   events: ExampleBufferConfig;
@@ -80,6 +90,14 @@ function identifier(env: Env, name: string, fallback: string): string {
 /** Reads the app's configuration from environment variables, with defaults that need nothing installed. */
 export function loadConfig(env: Env = process.env): ExampleConfig {
   const dataDir = resolve(env.DATA_DIR || '.data');
+  const events = {
+    interval: int(env, 'EVENTS_INTERVAL', 1000, 1),
+    maxSize: int(env, 'EVENTS_MAX_SIZE', 1000, 1),
+    capacity: int(env, 'EVENTS_CAPACITY', 100_000, 1),
+    partitions: int(env, 'EVENTS_PARTITIONS', 2, 1),
+  };
+  // Fewer messages in hand than a full batch on every lane would leave each batch waiting for its interval.
+  const fullBatches = events.maxSize * events.partitions;
   return {
     port: int(env, 'PORT', 3000),
     host: env.HOST || undefined,
@@ -87,13 +105,13 @@ export function loadConfig(env: Env = process.env): ExampleConfig {
     pgliteDir: env.PGLITE_DIR || resolve(dataDir, 'pglite'),
     databaseUrl: env.DATABASE_URL || undefined,
     databaseSchema: identifier(env, 'DATABASE_SCHEMA', 'public'),
+    databaseQueryTimeout: int(env, 'DATABASE_QUERY_TIMEOUT', 10_000, 1),
+    databaseConnectTimeout: int(env, 'DATABASE_CONNECT_TIMEOUT', 5_000, 1),
+    amqpUrl: env.AMQP_URL || undefined,
+    amqpQueue: env.AMQP_QUEUE || 'events',
+    amqpPrefetch: int(env, 'AMQP_PREFETCH', fullBatches, fullBatches),
     directInsert: bool(env, 'DIRECT_INSERT'),
-    events: {
-      interval: int(env, 'EVENTS_INTERVAL', 1000, 1),
-      maxSize: int(env, 'EVENTS_MAX_SIZE', 1000, 1),
-      capacity: int(env, 'EVENTS_CAPACITY', 100_000, 1),
-      partitions: int(env, 'EVENTS_PARTITIONS', 2, 1),
-    },
+    events,
     pageViews: {
       interval: int(env, 'PAGE_VIEWS_INTERVAL', 5000, 1),
       maxSize: int(env, 'PAGE_VIEWS_MAX_SIZE', 1000, 1),

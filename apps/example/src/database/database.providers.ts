@@ -11,7 +11,10 @@ export const OWNS_DATABASE = Symbol('OWNS_DATABASE');
 /** Opens PostgreSQL when `databaseUrl` is set, PGlite otherwise, and creates the schema. */
 export async function openDatabase(config: ExampleConfig): Promise<Database> {
   const db = config.databaseUrl
-    ? await PostgresDatabase.open(config.databaseUrl, config.databaseSchema)
+    ? await PostgresDatabase.open(config.databaseUrl, config.databaseSchema, {
+        queryTimeout: config.databaseQueryTimeout,
+        connectTimeout: config.databaseConnectTimeout,
+      })
     : await PgliteDatabase.open(config.pgliteDir);
   try {
     await db.exec(SCHEMA_SQL);

@@ -1,5 +1,7 @@
 /** An event as it waits in the buffer and lands in the `events` table. */
 export interface EventRecord {
+  /** UUID, given when the event was accepted; unique in the table, so a replay stores nothing twice. */
+  id: string;
   type: string;
   userId: string;
   payload: Record<string, unknown> | null;

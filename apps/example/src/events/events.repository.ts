@@ -8,6 +8,7 @@ const ROWS_PER_STATEMENT = 5000;
 
 /** A stored event, as `GET /events` lists it. */
 export interface StoredEvent {
+  /** The event's id (a UUID). */
   id: string;
   type: string;
   userId: string;
@@ -22,39 +23,44 @@ export class EventsRepository {
   constructor(private readonly db: Database) {}
 
   /**
-   * Inserts the events with one multi-row INSERT (per 5000 rows). `(batchId, position)` is unique,
-   * so retrying a batch whose first attempt did commit inserts nothing twice.
+   * Inserts the events with one multi-row INSERT (per 5000 rows) and resolves with the number of rows
+   * it added. The event id is unique and conflicts are skipped, so retrying a batch whose first
+   * attempt did commit, replaying a dead-letter file or a redelivered message inserts nothing twice.
+   * `batchId` is kept with each row to tell which batch wrote it.
    */
-  async insertMany(events: readonly EventRecord[], batchId: string = randomUUID()): Promise<void> {
+  async insertMany(events: readonly EventRecord[], batchId: string = randomUUID()): Promise<number> {
+    let inserted = 0;
     for (let start = 0; start < events.length; start += ROWS_PER_STATEMENT) {
       const chunk = events.slice(start, start + ROWS_PER_STATEMENT);
       const params: unknown[] = [];
-      const rows = chunk.map((event, i) => {
+      const rows = chunk.map((event) => {
         const p = params.length;
         params.push(
+          event.id,
           event.type,
           event.userId,
           event.payload === null ? null : JSON.stringify(event.payload),
           event.occurredAt,
           event.receivedAt,
           batchId,
-          start + i,
         );
-        return `($${p + 1}, $${p + 2}, $${p + 3}::jsonb, $${p + 4}::timestamptz, $${p + 5}::timestamptz, $${p + 6}, $${p + 7})`;
+        return `($${p + 1}::uuid, $${p + 2}, $${p + 3}, $${p + 4}::jsonb, $${p + 5}::timestamptz, $${p + 6}::timestamptz, $${p + 7})`;
       });
-      await this.db.query(
-        `INSERT INTO events (type, user_id, payload, occurred_at, received_at, batch_id, batch_seq)
+      const result = await this.db.query(
+        `INSERT INTO events (event_id, type, user_id, payload, occurred_at, received_at, batch_id)
          VALUES ${rows.join(', ')}
-         ON CONFLICT (batch_id, batch_seq) DO NOTHING`,
+         ON CONFLICT (event_id) DO NOTHING`,
         params,
       );
+      inserted += result.rowCount;
     }
+    return inserted;
   }
 
   /** The most recent events, newest first. */
   async latest(limit: number): Promise<StoredEvent[]> {
     const result = await this.db.query<StoredEvent>(
-      `SELECT id::text AS id, type, user_id AS "userId", payload,
+      `SELECT event_id::text AS id, type, user_id AS "userId", payload,
               to_json(occurred_at) #>> '{}' AS "occurredAt", to_json(received_at) #>> '{}' AS "receivedAt"
          FROM events ORDER BY id DESC LIMIT $1`,
       [limit],

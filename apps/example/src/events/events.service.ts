@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectBuffer, type DataBuffer } from 'nestjs-data-buffer';
 import { EXAMPLE_CONFIG, type ExampleConfig } from '../config/example-config';
@@ -22,8 +23,36 @@ export class EventsService {
    * Buffers one event and returns at once; with `confirm`, waits until its batch is in the database.
    * Throws `BufferFullError` / `BufferClosedError` (mapped to 503) when the buffer cannot take it.
    */
-  async track(dto: CreateEventDto, confirm = false): Promise<TrackOutcome> {
+  async track(dto: CreateEventDto, confirm = false): Promise<{ status: TrackOutcome; id: string }> {
     const record = toRecord(dto, new Date().toISOString());
+    return { status: await this.store(record, confirm), id: record.id };
+  }
+
+  /** Buffers all the events or, when they do not all fit, none of them. */
+  async trackMany(dtos: readonly CreateEventDto[]): Promise<{ status: TrackOutcome; ids: string[] }> {
+    const receivedAt = new Date().toISOString();
+    const records = dtos.map((dto) => toRecord(dto, receivedAt));
+    const ids = records.map((record) => record.id);
+    if (this.config.directInsert) {
+      await this.repository.insertMany(records);
+      return { status: 'stored', ids };
+    }
+    this.buffer.insertMany(records);
+    return { status: 'accepted', ids };
+  }
+
+  /**
+   * Stores one event and resolves once it is in the database or, when its batch could not be
+   * written, in the dead-letter file (then it rejects with `FlushFailedError`). A broker consumer
+   * acknowledges its message when this settles.
+   */
+  async commit(dto: CreateEventDto): Promise<EventRecord> {
+    const record = toRecord(dto, new Date().toISOString());
+    await this.store(record, true);
+    return record;
+  }
+
+  private async store(record: EventRecord, confirm: boolean): Promise<TrackOutcome> {
     if (this.config.directInsert) {
       await this.repository.insertMany([record]);
       return 'stored';
@@ -35,22 +64,11 @@ export class EventsService {
     this.buffer.insert(record);
     return 'accepted';
   }
-
-  /** Buffers all the events or, when they do not all fit, none of them. */
-  async trackMany(dtos: readonly CreateEventDto[]): Promise<TrackOutcome> {
-    const receivedAt = new Date().toISOString();
-    const records = dtos.map((dto) => toRecord(dto, receivedAt));
-    if (this.config.directInsert) {
-      await this.repository.insertMany(records);
-      return 'stored';
-    }
-    this.buffer.insertMany(records);
-    return 'accepted';
-  }
 }
 
 function toRecord(dto: CreateEventDto, receivedAt: string): EventRecord {
   return {
+    id: dto.id?.toLowerCase() ?? randomUUID(),
     type: dto.type,
     userId: dto.userId,
     payload: dto.payload ?? null,

@@ -1,16 +1,6 @@
-import {
-  BadRequestException,
-  Body,
-  Controller,
-  DefaultValuePipe,
-  Get,
-  HttpCode,
-  HttpStatus,
-  ParseIntPipe,
-  Post,
-  Query,
-} from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpStatus, Post, Query } from '@nestjs/common';
 import { InjectBuffer, type DataBuffer } from 'nestjs-data-buffer';
+import { ListQueryDto } from '../common/list-query.dto';
 import { CreatePageViewDto } from './dto/create-page-view.dto';
 import type { PageView } from './page-view.interface';
 import { PAGE_VIEWS_BUFFER } from './page-views.constants';
@@ -33,8 +23,7 @@ export class PageViewsController {
 
   /** The most viewed pages, as stored (views still in the buffer are not counted yet). */
   @Get()
-  async top(@Query('limit', new DefaultValuePipe(20), ParseIntPipe) limit: number): Promise<PageViewCount[]> {
-    if (limit < 0 || limit > 1000) throw new BadRequestException('limit must be between 0 and 1000');
-    return this.repository.top(limit);
+  async top(@Query() query: ListQueryDto): Promise<PageViewCount[]> {
+    return this.repository.top(query.limit ?? 20);
   }
 }

@@ -13,17 +13,18 @@ export class PageViewsRepository {
   constructor(private readonly db: Database) {}
 
   /**
-   * Adds the counts with one upsert. The batch id is recorded in the same statement, so a retried
-   * batch whose first attempt did commit adds nothing twice.
+   * Adds the counts with one upsert and resolves with the number of paths it changed (0 when the
+   * batch was applied before). The batch id is recorded in the same statement, so a retried batch
+   * whose first attempt did commit, or a replayed one, adds nothing twice.
    */
-  async addViews(counts: ReadonlyMap<string, number>, batchId: string): Promise<void> {
+  async addViews(counts: ReadonlyMap<string, number>, batchId: string): Promise<number> {
     const params: unknown[] = [batchId];
     const rows: string[] = [];
     for (const [path, views] of counts) {
       rows.push(`($${params.length + 1}, $${params.length + 2}::bigint)`);
       params.push(path, views);
     }
-    await this.db.query(
+    const result = await this.db.query(
       `WITH batch AS (
          INSERT INTO page_view_batches (batch_id, applied_at) VALUES ($1, now())
          ON CONFLICT (batch_id) DO NOTHING
@@ -35,6 +36,7 @@ export class PageViewsRepository {
        ON CONFLICT (path) DO UPDATE SET views = page_views.views + EXCLUDED.views, updated_at = EXCLUDED.updated_at`,
       params,
     );
+    return result.rowCount;
   }
 
   /** The most viewed pages. */

@@ -1,4 +1,5 @@
 import { IsString, Matches, MaxLength } from 'class-validator';
+import { IsStorableText } from '../../common/validation/storable.decorators';
 
 /** Body of `POST /page-views`. */
 export class CreatePageViewDto {
@@ -6,5 +7,6 @@ export class CreatePageViewDto {
   @IsString()
   @MaxLength(2048)
   @Matches(/^\//, { message: 'path must start with "/"' })
+  @IsStorableText()
   path: string;
 }
