@@ -184,8 +184,13 @@ export class BatchAssembler<T> {
   sealOpen(key: BufferKey | undefined, coalesced: boolean, reason: FlushReason): Batch<T>[] {
     const sealed: Batch<T>[] = [];
     if (key === undefined) this.sealAll(reason, sealed);
-    else for (const batch of this.pendingBatches(key, coalesced)) if (batch.isOpen) sealed.push(batch);
-    if (key !== undefined) for (const batch of sealed) this.seal(batch, reason);
+    else {
+      for (const batch of this.pendingBatches(key, coalesced)) {
+        if (!batch.isOpen) continue;
+        sealed.push(batch);
+        this.seal(batch, reason);
+      }
+    }
     return sealed;
   }
 

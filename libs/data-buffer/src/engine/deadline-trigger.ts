@@ -1,5 +1,4 @@
-import type { BufferScheduler } from './buffer-scheduler.interface';
-import type { BufferLogger } from './buffer-scheduler.interface';
+import type { BufferLogger, BufferScheduler } from './buffer-scheduler.interface';
 import { DUE, OPEN, type Batch } from './batch';
 import type { BatchAssembler } from './batch-assembler';
 import { heapify, heapPop, heapPush } from './deadline-heap';
