@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { DataBufferModule } from 'nestjs-data-buffer';
+import { BrokerModule } from './broker/broker.module';
 import { loadConfig, type ExampleConfig } from './config/example-config';
 import type { Database } from './database/database';
 import { EventsModule } from './events/events.module';
@@ -36,6 +37,8 @@ export class AppModule {
         PageViewsModule,
         HealthModule,
         InfrastructureModule.forRoot(config, options.database),
+        // The broker-fed path, only with AMQP_URL.
+        ...(config.amqpUrl ? [BrokerModule.register({ ...config, amqpUrl: config.amqpUrl })] : []),
       ],
       controllers: [StatsController],
     };

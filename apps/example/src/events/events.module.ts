@@ -18,5 +18,6 @@ import { EventsService } from './events.service';
   ],
   controllers: [EventsController],
   providers: [EventsService, EventsRepository, EventsFlushHandler],
+  exports: [EventsService],
 })
 export class EventsModule {}
