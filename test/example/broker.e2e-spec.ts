@@ -2,7 +2,9 @@
  * The broker-fed path of the built app, against a real RabbitMQ and PostgreSQL: two instances on one
  * queue, one of them SIGKILLed halfway through 20,000 events and restarted, still store every event
  * exactly once; a SIGTERMed instance acknowledges what it stored before its channel closes; an event
- * the database refuses is acknowledged once it is in the dead-letter file, not before.
+ * the database refuses is acknowledged once it is in the dead-letter file, not before; an instance
+ * whose broker connection is reset survives, reconnects, and stores the redelivered events once; a
+ * channel that cannot be set up is logged and retried, not the end of the process.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -13,6 +15,7 @@ import { Client } from 'pg';
 import { publishEvents, sampleEvent } from '../../apps/example/load/publish-events';
 import type { DeadLetterEntry } from '../../apps/example/src/dead-letter/dead-letter.service';
 import type { EventRecord } from '../../apps/example/src/events/event-record.interface';
+import { FaultProxy } from './fault-proxy';
 import { buildExample, exited, startExample, type ExampleProcess } from './process.utils';
 import { uniqueSchema, waitFor } from './test.utils';
 
@@ -31,6 +34,7 @@ describeWithBroker('the built example app fed by RabbitMQ', () => {
   const queues: string[] = [];
   const dirs: string[] = [];
   const apps: ExampleProcess[] = [];
+  const proxies: FaultProxy[] = [];
   let admin: Client;
   let amqp: ChannelModel;
   let channel: Channel;
@@ -45,6 +49,7 @@ describeWithBroker('the built example app fed by RabbitMQ', () => {
 
   afterAll(async () => {
     for (const app of apps) await app.kill();
+    for (const proxy of proxies) await proxy.close();
     for (const queue of queues) await channel?.deleteQueue(queue);
     await amqp?.close();
     for (const schema of schemas) await admin?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
@@ -194,4 +199,60 @@ describeWithBroker('the built example app fed by RabbitMQ', () => {
     // Nothing was written twice: the killed instance wrote no line, the restarted one one per event.
     expect(await deadLetters(appEnv)).toHaveLength(5);
   }, 60_000);
+
+  it('survives a reset broker connection, reconnects, and stores the redelivered events once', async () => {
+    // The events wait 3 s in the buffer, so the connection breaks while their messages are in hand.
+    const { schema, queue, env } = await setting('reset', { EVENTS_INTERVAL: '3000', EVENTS_MAX_SIZE: '5000' });
+    const target = new URL(amqpUrl!);
+    const proxy = new FaultProxy({ host: target.hostname, port: Number(target.port || 5672) });
+    proxies.push(proxy);
+    const viaProxy = new URL(amqpUrl!);
+    viaProxy.hostname = '127.0.0.1';
+    viaProxy.port = String(await proxy.start());
+    const app = await start({ ...(await env()), AMQP_URL: viaProxy.toString() });
+    let exitedEarly = false;
+    app.child.once('exit', () => (exitedEarly = true));
+
+    const { ids } = await publishEvents({ url: amqpUrl, queue, count: 1000 });
+    await waitFor(async () => (await held(app)) === 1000, 'the app to hold the 1000 events', 10_000, 20);
+    proxy.refuse(true);
+    proxy.resetAll();
+    // The broker takes the unacknowledged messages back at once; the app still stores its copies.
+    await waitFor(async () => (await ready(queue)) === 1000, 'the 1000 messages back in the queue', 5_000, 20);
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // the broker unreachable for a second
+    proxy.refuse(false);
+
+    // amqp-connection-manager reconnects (within its 5 s retry delay); each event comes in a second
+    // time (2000 taken by the buffer), and the second copies insert nothing (1000 rows written).
+    await waitFor(
+      async () => {
+        const { events } = (await app.stats()).buffers;
+        return events.inserted === 2000 && events.pending + events.inFlight === 0 && (await ready(queue)) === 0;
+      },
+      'the redelivered events to be taken and settled',
+      30_000,
+      200,
+    );
+    expect(app.output()).toMatch(/the ack of event [0-9a-f-]+ could not be sent/);
+    const stored = await admin.query<{ id: string }>(`SELECT event_id::text AS id FROM ${schema}.events ORDER BY event_id`);
+    expect(stored.rows.map((row) => row.id)).toEqual([...ids].sort());
+    expect((await app.stats()).database.rowsWritten).toBe(1000);
+    expect(exitedEarly).toBe(false);
+    expect(proxy.counts.accepted).toBeGreaterThanOrEqual(2);
+  }, 60_000);
+
+  it('keeps running when the channel cannot be set up (a queue declared with other arguments), and retries', async () => {
+    // Nest's RMQ server alone ends the process here: the failed setup is an 'error' event nobody listens to.
+    const { queue, env } = await setting('mismatch');
+    await channel.deleteQueue(queue);
+    await channel.assertQueue(queue, { durable: false });
+    const app = await startExample(await env());
+    apps.push(app);
+    const failures = () => (app.output().match(/could not set up the channel of queue/g) ?? []).length;
+    // amqp-connection-manager reconnects after 5 s and sets the channel up again.
+    await waitFor(() => failures() >= 2 || app.child.exitCode !== null, 'a second setup attempt', 20_000, 50);
+    expect(app.child.exitCode).toBeNull();
+    expect(failures()).toBeGreaterThanOrEqual(2);
+    expect((await fetch(`${app.base}/health`)).status).toBe(200);
+  }, 30_000);
 });
