@@ -6,6 +6,7 @@
  * whose broker connection is reset survives, reconnects, and stores the redelivered events once; a
  * channel that cannot be set up is logged and retried, not the end of the process.
  */
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -157,6 +158,37 @@ describeWithBroker('the built example app fed by RabbitMQ', () => {
     expect(stored.rows.map((row) => row.id)).toEqual([...ids].sort());
     expect(app.output()).toContain('stopped taking messages');
   }, 60_000);
+
+  it('takes invalid messages off the queue without storing them, and stores the valid one', async () => {
+    const { schema, queue, env } = await setting('invalid', { EVENTS_INTERVAL: '100' });
+    const app = await start(await env());
+    const valid = { ...sampleEvent(0), id: randomUUID() };
+    const bodies = [
+      JSON.stringify({ pattern: 'event.tracked', data: { ...sampleEvent(1) } }), // no id
+      JSON.stringify({ pattern: 'event.tracked', data: { ...sampleEvent(2), id: randomUUID(), type: '' } }),
+      JSON.stringify({ pattern: 'event.tracked', data: { ...sampleEvent(3), id: randomUUID(), admin: true } }),
+      JSON.stringify({ pattern: 'user.deleted', data: { ...sampleEvent(4), id: randomUUID() } }), // another pattern
+      'not json at all',
+      JSON.stringify({ pattern: 'event.tracked', data: valid }),
+    ];
+    for (const body of bodies) channel.sendToQueue(queue, Buffer.from(body), { persistent: true });
+    await waitFor(async () => (await count(schema)) === 1, 'the valid event to be stored', 10_000, 20);
+    await waitFor(async () => (await ready(queue)) === 0 && (await held(app)) === 0, 'the queue to be empty', 10_000, 20);
+
+    // Nothing is requeued at shutdown either: every message was acknowledged or rejected for good.
+    app.child.kill('SIGTERM');
+    expect(await exited(app.child)).toEqual({ code: 0, signal: null });
+    expect(await ready(queue)).toBe(0);
+    const stored = await admin.query<{ id: string }>(`SELECT event_id::text AS id FROM ${schema}.events`);
+    expect(stored.rows).toEqual([{ id: valid.id }]);
+    const output = app.output();
+    expect(output.match(/is not a valid event and was acknowledged without storing it/g)).toHaveLength(3);
+    expect(output).toContain('id must be a UUID set by the publisher');
+    expect(output).toContain('type must be longer than or equal to 1 characters');
+    expect(output).toContain('property admin should not exist');
+    // Nest's RMQ server rejects (without requeue) what has no handler: another pattern, or no JSON.
+    expect(output.match(/An unsupported event was received. It has been negative acknowledged/g)).toHaveLength(2);
+  }, 30_000);
 
   it('acknowledges an event the database refuses once it is in the dead-letter file, not before', async () => {
     const { schema, queue, env } = await setting('poison', { EVENTS_INTERVAL: '100', FLUSH_RETRIES: '2', RETRY_DELAY: '1500' });
