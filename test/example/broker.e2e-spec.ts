@@ -169,7 +169,8 @@ describeWithBroker('the built example app fed by RabbitMQ', () => {
       JSON.stringify({ pattern: 'event.tracked', data: { ...sampleEvent(3), id: randomUUID(), admin: true } }),
       JSON.stringify({ pattern: 'user.deleted', data: { ...sampleEvent(4), id: randomUUID() } }), // another pattern
       'not json at all',
-      JSON.stringify({ pattern: 'event.tracked', data: valid }),
+      // A top-level id would make Nest take it for a request; here every message is an event.
+      JSON.stringify({ pattern: 'event.tracked', data: valid, id: 'not-a-request' }),
     ];
     for (const body of bodies) channel.sendToQueue(queue, Buffer.from(body), { persistent: true });
     await waitFor(async () => (await count(schema)) === 1, 'the valid event to be stored', 10_000, 20);

@@ -69,11 +69,19 @@ export class EventsBrokerServer extends ServerRMQ implements BeforeApplicationSh
     return this.handling.size;
   }
 
+  override async start(callback?: (err?: unknown, ...optionalParams: unknown[]) => void): Promise<void> {
+    await super.start(callback);
+    // ServerRMQ creates its channel wrapper on the first 'connect', in a listener added before this
+    // one; the wrapper emits 'error' when setting up a channel fails, and nobody else listens.
+    this.server?.on('connect', () => {
+      if (this.channel && this.channel.listenerCount('error') === 0) {
+        this.channel.on('error', (error: Error) => this.log.error(CHANNEL_ERROR(error.message)));
+      }
+    });
+  }
+
   override async setupChannel(channel: Channel, callback: (...args: unknown[]) => void): Promise<void> {
     if (this.stopping) return;
-    if (this.channel && this.channel.listenerCount('error') === 0) {
-      this.channel.on('error', (error: Error) => this.log.error(CHANNEL_ERROR(error.message)));
-    }
     this.current = channel;
     try {
       await super.setupChannel(channel, callback);
