@@ -45,6 +45,7 @@ class EventPacketDeserializer implements ConsumerDeserializer {
  */
 export class EventsBrokerServer extends ServerRMQ implements BeforeApplicationShutdown {
   private readonly log = new Logger('Broker');
+  /** Messages taken and not yet acknowledged or requeued. */
   private readonly handling = new Set<Promise<void>>();
   private readonly consumerTag = `events-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
   private current: Channel | undefined;
@@ -62,11 +63,6 @@ export class EventsBrokerServer extends ServerRMQ implements BeforeApplicationSh
     });
     // Set after super(): ServerRMQ reads consumerTag from the options when it consumes.
     this.options.consumerTag = this.consumerTag;
-  }
-
-  /** Messages taken and not yet acknowledged or requeued. */
-  get inHand(): number {
-    return this.handling.size;
   }
 
   override async start(callback?: (err?: unknown, ...optionalParams: unknown[]) => void): Promise<void> {
