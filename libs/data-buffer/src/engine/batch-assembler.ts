@@ -16,6 +16,12 @@ export class BatchAssembler<T> {
   readonly lanes: Lane<T>[] = [];
   /** Open batches of keyed items. */
   readonly byKey = new Map<BufferKey, Batch<T>>();
+  /**
+   * Coalescing: where each coalesce key's value sits in its lane's open batch, as
+   * `slot * partitions + lane`. One map for the buffer, so that a merge finds its value with one
+   * lookup and no hash of the key; the values of a batch leave it when the batch stops being open.
+   */
+  readonly valueSlots = new Map<BufferKey, number>();
   /** The options new batches are opened with. */
   opts: ResolvedBufferOptions;
   /** Open batches with a byte limit (their inserts are measured). */
@@ -83,9 +89,12 @@ export class BatchAssembler<T> {
    * merged value when the batch has a byte limit; it may throw, and then nothing changed.
    */
   merge(item: T, ckey: BufferKey, merge: (pending: T, next: T) => T, measure: (value: T) => number): Batch<T> | null {
-    const batch = this.laneOf(ckey).open;
-    const slot = batch?.values?.get(ckey);
-    if (batch == null || slot === undefined) return null;
+    const code = this.valueSlots.get(ckey);
+    if (code === undefined) return null;
+    const partitions = this.partitions;
+    const lane = code % partitions;
+    const slot = (code - lane) / partitions;
+    const batch = this.lanes[lane].open as Batch<T>;
     const value = merge(batch.items[slot], item);
     const sizes = batch.sizes;
     if (sizes !== null) {
@@ -108,7 +117,7 @@ export class BatchAssembler<T> {
       this.seal(batch, 'size');
       batch = this.open(lane, undefined);
     }
-    (batch.values as Map<BufferKey, number>).set(ckey, batch.items.length);
+    this.valueSlots.set(ckey, batch.items.length * this.partitions + lane.index);
     (batch.ckeys as BufferKey[]).push(ckey);
     this.place(batch, item, size);
     return batch;
@@ -148,10 +157,7 @@ export class BatchAssembler<T> {
       batch.sizes = [];
       this.byteBatches++;
     }
-    if (opts.coalesce !== undefined) {
-      batch.values = new Map();
-      batch.ckeys = [];
-    }
+    if (opts.coalesce !== undefined) batch.ckeys = [];
     this.trigger.opened(batch, now);
     return batch;
   }
@@ -244,6 +250,14 @@ export class BatchAssembler<T> {
     return batch;
   }
 
+  /** Coalescing: the slot of `ckey`'s value in `batch` while it is open, else undefined. */
+  openSlot(batch: Batch<T>, ckey: BufferKey): number | undefined {
+    const code = this.valueSlots.get(ckey);
+    if (code === undefined) return undefined;
+    const lane = code % this.partitions;
+    return this.lanes[lane].open === batch ? (code - lane) / this.partitions : undefined;
+  }
+
   /** Pending batches (open, due and sealed-waiting) of `key` or of all, lane by lane in the order they opened. */
   pendingBatches(key: BufferKey | undefined, coalesced: boolean): Batch<T>[] {
     return pendingBatches(this, key, coalesced);
@@ -258,7 +272,7 @@ export class BatchAssembler<T> {
     for (const batch of this.pendingBatches(key, coalesced)) {
       const wasQueued = batch.state === SEALED;
       if (coalesced && key !== undefined) {
-        const slots = slotsOf(batch, key);
+        const slots = slotsOf(this, batch, key);
         const positions: number[] = [];
         for (const slot of slots) {
           out.push(batch.items[slot]);
@@ -314,9 +328,7 @@ export class BatchAssembler<T> {
   /** Forgets a slot's coalesce key and bytes. */
   private clearSlot(batch: Batch<T>, slot: number): void {
     if (batch.sizes !== null) batch.bytes -= batch.sizes[slot];
-    if (batch.ckeys !== null) {
-      if (batch.isOpen) batch.values?.delete(batch.ckeys[slot]);
-    }
+    if (batch.ckeys !== null && batch.isOpen) this.valueSlots.delete(batch.ckeys[slot]);
   }
 
   /** Squeezes evicted slots and holes out of a batch about to run: positions stay. */
@@ -360,6 +372,11 @@ export class BatchAssembler<T> {
     else batch.nextOpen.prevOpen = batch.prevOpen;
     batch.prevOpen = batch.nextOpen = null;
     lane.openCount--;
+    const ckeys = batch.ckeys;
+    if (ckeys !== null) {
+      const items = batch.items;
+      for (let i = batch.head; i < ckeys.length; i++) if (items[i] !== HOLE) this.valueSlots.delete(ckeys[i]);
+    }
     if (batch.sizes !== null && --this.byteBatches === 0) this.onNoByteBatches();
   }
 }

@@ -79,7 +79,6 @@ export class BatchSettler<T> {
     batch.lastRun = null;
     batch.controller = null;
     batch.ctx = null;
-    batch.values = null;
     batch.ckeys = null;
     batch.sizes = null;
     batch.pos = null;

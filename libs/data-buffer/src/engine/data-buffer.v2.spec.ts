@@ -185,6 +185,37 @@ describe('coalesce', () => {
     expect(calls.map((call) => [call.items, call.ctx.key])).toEqual([[[{ k: 'a', v: 3 }, { k: 'b', v: 1 }], undefined]]);
   });
 
+  it('on several lanes, merges only into the open batch of the key\'s lane, and a sealed value takes no more merges', async () => {
+    let release: (() => void) | undefined;
+    const first = new Promise<void>((resolve) => (release = resolve));
+    let handled = 0;
+    const { buffer, calls } = make<{ k: string; v: number }>({ interval: 60_000, partitions: 4, coalesce: counters }, () => (++handled === 1 ? first : undefined));
+    const keys = Array.from({ length: 40 }, (_, i) => `page-${i}`);
+    for (const k of keys) buffer.insert({ k, v: 1 });
+    for (const k of keys) buffer.insert({ k, v: 2 });
+    expect(buffer.stats()).toMatchObject({ pending: 40, merged: 40, keys: 40 });
+    const flushed = buffer.flush('page-7'); // hands over the whole batch of page-7's lane
+    await jest.advanceTimersByTimeAsync(0);
+    const sealed = calls[0].items;
+    expect(sealed).toContainEqual({ k: 'page-7', v: 3 });
+    buffer.insert({ k: 'page-7', v: 5 }); // a new value in the lane's new open batch, not a merge into the running one
+    expect(buffer.stats()).toMatchObject({ merged: 40, pending: 40 - sealed.length + 1 });
+    expect(buffer.size('page-7')).toBe(1);
+    expect(buffer.dump('page-7')).toEqual([{ k: 'page-7', v: 5 }]);
+    expect(buffer.drain('page-7')).toEqual([{ k: 'page-7', v: 5 }]);
+    buffer.insert({ k: 'page-7', v: 1 });
+    buffer.insert({ k: 'page-7', v: 1 });
+    expect(buffer.dump('page-7')).toEqual([{ k: 'page-7', v: 2 }]);
+    release?.();
+    await flushed;
+    await buffer.flush();
+    const written = new Map<string, number>();
+    for (const call of calls) for (const { k, v } of call.items) written.set(k, (written.get(k) ?? 0) + v);
+    expect(written.get('page-7')).toBe(5);
+    expect([...written.entries()].filter(([k]) => k !== 'page-7').every(([, v]) => v === 3)).toBe(true);
+    expect(buffer.stats()).toMatchObject({ pending: 0, keys: 0, merged: 41, drained: 1 });
+  });
+
   it('merges at capacity: a merge takes no room', async () => {
     const { buffer } = make<{ k: string; v: number }>({ interval: 60_000, capacity: 3, maxSize: 2, coalesce: counters }, () => new Promise(() => undefined));
     buffer.insert({ k: 'x', v: 1 });

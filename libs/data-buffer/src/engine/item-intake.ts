@@ -29,10 +29,13 @@ export class ItemIntake<T> {
 
   /** Adds one item (`size`: its measured bytes, when measured already); returns its batch, or null when it was dropped. */
   add(item: T, key: BufferKey | undefined, size: number | undefined): Batch<T> | null {
+    const opts = this.opts;
+    if (opts.coalesce !== undefined) {
+      if (key !== undefined) throw new TypeError(KEY_ON_COALESCING(this.name));
+      return this.addValue(item, opts.coalesce, size);
+    }
     const bad = this.checkKey(key);
     if (bad !== null) throw bad;
-    const opts = this.opts;
-    if (opts.coalesce !== undefined) return this.addValue(item, opts.coalesce, size);
     const bytes = size ?? (opts.maxBatchBytes !== undefined ? this.measure(item) : 0);
     if (this.counters.held >= this.gate.capacity) {
       const lane = key === undefined ? this.assembler.nextUnkeyedLane() : this.assembler.laneOf(key);
@@ -81,7 +84,7 @@ export class ItemIntake<T> {
   private addValue(item: T, coalesce: CoalesceOptions<T>, size: number | undefined): Batch<T> | null {
     const ckey = coalesce.key(item);
     if (typeof ckey !== 'string' && typeof ckey !== 'number') throw this.badKey(ckey);
-    const merged = this.assembler.merge(item, ckey, coalesce.merge, (value) => this.measure(value));
+    const merged = this.assembler.merge(item, ckey, coalesce.merge, this.measureValue);
     if (merged !== null) return this.placed(merged, false);
     const bytes = size ?? (this.opts.maxBatchBytes !== undefined ? this.measure(item) : 0);
     if (this.counters.held >= this.gate.capacity && !this.atCapacity(this.assembler.laneOf(ckey), undefined)) return null;
@@ -102,12 +105,14 @@ export class ItemIntake<T> {
     let n = 0;
     for (const item of items) {
       const ckey = coalesce.key(item);
-      if (seen.has(ckey) || this.assembler.laneOf(ckey).open?.values?.has(ckey)) continue;
+      if (seen.has(ckey) || this.assembler.valueSlots.has(ckey)) continue;
       seen.add(ckey);
       n++;
     }
     return n;
   }
+
+  private readonly measureValue = (value: T): number => this.measure(value);
 
   /** `sizeOf(item)`, checked: a TypeError naming the buffer (and the index) when it throws or is no size. */
   private measure(item: T, index?: number): number {

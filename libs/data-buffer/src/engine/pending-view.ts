@@ -21,7 +21,7 @@ export class PendingView<T> {
       return n;
     }
     let n = 0;
-    for (const batch of this.assembler.pendingBatches(key, true)) n += slotsOf(batch, key).length;
+    for (const batch of this.assembler.pendingBatches(key, true)) n += slotsOf(this.assembler, batch, key).length;
     return n;
   }
 
@@ -39,12 +39,8 @@ export class PendingView<T> {
       return this.assembler.byKey.size + waiting.size;
     }
     let queued = false;
-    let n = 0;
-    for (const lane of this.assembler.lanes) {
-      if (lane.queueHead !== null) queued = true;
-      n += lane.open?.values?.size ?? 0;
-    }
-    if (!queued) return n;
+    for (const lane of this.assembler.lanes) if (lane.queueHead !== null) queued = true;
+    if (!queued) return this.assembler.valueSlots.size;
     const seen = new Set<BufferKey>();
     for (const batch of this.assembler.pendingBatches(undefined, true)) {
       const ckeys = batch.ckeys as BufferKey[];
@@ -59,7 +55,7 @@ export class PendingView<T> {
     const out: T[] = [];
     for (const batch of this.assembler.pendingBatches(key, coalesced)) {
       if (coalesced && key !== undefined) {
-        for (const slot of slotsOf(batch, key)) out.push(batch.items[slot]);
+        for (const slot of slotsOf(this.assembler, batch, key)) out.push(batch.items[slot]);
         continue;
       }
       const items = batch.items;
@@ -76,26 +72,26 @@ export function pendingBatches<T>(assembler: BatchAssembler<T>, key: BufferKey |
   for (const lane of lanes) {
     const start = out.length;
     for (let batch = lane.queueHead; batch !== null; batch = batch.nextQueued) {
-      if (holds(batch, key, coalesced)) out.push(batch);
+      if (holds(assembler, batch, key, coalesced)) out.push(batch);
     }
     for (let batch = lane.openHead; batch !== null; batch = batch.nextOpen) {
-      if (holds(batch, key, coalesced)) out.push(batch);
+      if (holds(assembler, batch, key, coalesced)) out.push(batch);
     }
     if (out.length - start > 1) sortBySeq(out, start);
   }
   return out;
 }
 
-function holds<T>(batch: Batch<T>, key: BufferKey | undefined, coalesced: boolean): boolean {
+function holds<T>(assembler: BatchAssembler<T>, batch: Batch<T>, key: BufferKey | undefined, coalesced: boolean): boolean {
   if (key === undefined) return true;
   if (!coalesced) return batch.key === key;
-  return slotsOf(batch, key).length > 0;
+  return slotsOf(assembler, batch, key).length > 0;
 }
 
 /** The slots of a coalesce key's values in a batch. */
-export function slotsOf<T>(batch: Batch<T>, ckey: BufferKey): number[] {
+export function slotsOf<T>(assembler: BatchAssembler<T>, batch: Batch<T>, ckey: BufferKey): number[] {
   if (batch.isOpen) {
-    const slot = batch.values?.get(ckey);
+    const slot = assembler.openSlot(batch, ckey);
     return slot === undefined ? [] : [slot];
   }
   const slots: number[] = [];
