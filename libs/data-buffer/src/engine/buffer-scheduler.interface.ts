@@ -12,8 +12,11 @@ export interface BufferScheduler {
   setLaneTimer(name: string, ms: number, callback: () => void): void;
   /** Cancels the named lane timer if it is still there. */
   clearLaneTimer(name: string): void;
-  /** Runs `callback` once after `ms`; never keeps the process alive on its own. */
-  setTimeout(ms: number, callback: () => void): TimerHandle;
+  /**
+   * Runs `callback` once after `ms`. It does not keep the process alive on its own, unless
+   * `keepAlive` is set: the engine sets it for a retry wait, which holds a batch's items.
+   */
+  setTimeout(ms: number, callback: () => void, keepAlive?: boolean): TimerHandle;
   /** Cancels a timer made by `setTimeout`. */
   clearTimeout(handle: TimerHandle): void;
 }

@@ -30,7 +30,7 @@ class MapLaneTimerStore implements LaneTimerStore {
 /**
  * Plain Node timers, for buffers used outside Nest (the Nest module keeps lane timers in
  * `SchedulerRegistry` instead). Lane timers keep the process alive while items wait, so they
- * are not lost on a natural exit; `setTimeout` timers do not.
+ * are not lost on a natural exit, and so do retry waits; the other `setTimeout` timers do not.
  */
 export class DefaultBufferScheduler implements BufferScheduler {
   constructor(private readonly laneTimers: LaneTimerStore = new MapLaneTimerStore()) {}
@@ -52,9 +52,9 @@ export class DefaultBufferScheduler implements BufferScheduler {
     this.laneTimers.delete(name);
   }
 
-  setTimeout(ms: number, callback: () => void): TimerHandle {
+  setTimeout(ms: number, callback: () => void, keepAlive = false): TimerHandle {
     const timer = setTimeout(callback, ms);
-    timer.unref();
+    if (!keepAlive) timer.unref();
     return timer;
   }
 

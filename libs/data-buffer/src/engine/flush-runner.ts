@@ -304,7 +304,8 @@ export class FlushRunner<T> {
     };
     const wait = retryWait(batch.options, batch.attempts);
     if (wait <= 0) void RESOLVED.then(retry);
-    else lane.sleep = this.scheduler.setTimeout(wait, retry);
+    // keepAlive: the batch's items wait on this timer; a process that exits meanwhile would lose them.
+    else lane.sleep = this.scheduler.setTimeout(wait, retry, true);
   }
 
   /** Hands items to the settler as failed; `then` runs after their error handler call, unless shutdown gave up on the batch. */
