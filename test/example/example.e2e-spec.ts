@@ -104,6 +104,18 @@ describe.each(databaseTargets())('example app on $name (e2e)', (target) => {
       expect(await rowCount()).toBe(2);
     });
 
+    it('with EVENTS_COMMIT_DELAY (group commit), answers ?confirm=true once stored without waiting for the interval', async () => {
+      const app = await start({ events: { interval: 60_000, maxSize: 100, capacity: 10_000, partitions: 1, commitDelay: 0 } });
+      await request(app.url).post('/events').send({ type: 'signup', userId: 'rides-along' }).expect(202);
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => request(app.url).post('/events?confirm=true').send({ type: 'signup', userId: `confirmed-${i}` })),
+      );
+      expect(answers.map((res) => res.status)).toEqual(Array(20).fill(201));
+      expect(await rowCount(`user_id LIKE 'confirmed-%'`)).toBe(20);
+      // the plain insert was in the batch the first commit made due
+      expect(await rowCount(`user_id = 'rides-along'`)).toBe(1);
+    });
+
     it.each([
       ['type is missing', { userId: 'u' }, 'type'],
       ['type is empty', { type: '', userId: 'u' }, 'type'],

@@ -10,6 +10,8 @@ export interface ExampleBufferConfig {
   capacity: number;
   /** Independent lanes (flushes in flight at once). */
   partitions: number;
+  /** Group commit for `?confirm=true`: a batch holding a confirmed event is due this many ms after it (undefined: off). */
+  commitDelay?: number;
 }
 
 /** Everything the example app reads from its environment. */
@@ -95,6 +97,7 @@ export function loadConfig(env: Env = process.env): ExampleConfig {
     maxSize: int(env, 'EVENTS_MAX_SIZE', 1000, 1),
     capacity: int(env, 'EVENTS_CAPACITY', 100_000, 1),
     partitions: int(env, 'EVENTS_PARTITIONS', 2, 1),
+    commitDelay: int(env, 'EVENTS_COMMIT_DELAY', 0),
   };
   // Fewer messages in hand than a full batch on every lane would leave each batch waiting for its interval.
   const fullBatches = events.maxSize * events.partitions;
