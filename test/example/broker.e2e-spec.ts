@@ -142,7 +142,7 @@ describeWithBroker('the built example app fed by RabbitMQ', () => {
 
   it('acknowledges every message it stored before its channel closes at SIGTERM', async () => {
     // Nothing is flushed before shutdown: the 500 events wait in the buffer, their messages unacknowledged.
-    const { schema, queue, env } = await setting('term', { EVENTS_INTERVAL: '600000' });
+    const { schema, queue, env } = await setting('term', { EVENTS_INTERVAL: '600000', EVENTS_COMMIT_DELAY: 'off' });
     const app = await start(await env());
     const { ids } = await publishEvents({ url: amqpUrl, queue, count: 500 });
     await waitFor(async () => (await held(app)) === 500, 'the app to hold the 500 events', 10_000, 20);
@@ -235,7 +235,7 @@ describeWithBroker('the built example app fed by RabbitMQ', () => {
 
   it('survives a reset broker connection, reconnects, and stores the redelivered events once', async () => {
     // The events wait 3 s in the buffer, so the connection breaks while their messages are in hand.
-    const { schema, queue, env } = await setting('reset', { EVENTS_INTERVAL: '3000', EVENTS_MAX_SIZE: '5000' });
+    const { schema, queue, env } = await setting('reset', { EVENTS_INTERVAL: '3000', EVENTS_MAX_SIZE: '5000', EVENTS_COMMIT_DELAY: 'off' });
     const target = new URL(amqpUrl!);
     const proxy = new FaultProxy({ host: target.hostname, port: Number(target.port || 5672) });
     proxies.push(proxy);

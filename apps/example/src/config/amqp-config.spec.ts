@@ -15,3 +15,12 @@ describe('loadConfig: the broker-fed path', () => {
     expect(loadConfig({ AMQP_PREFETCH: '5000', AMQP_QUEUE: 'ingest' })).toMatchObject({ amqpPrefetch: 5000, amqpQueue: 'ingest' });
   });
 });
+
+describe('loadConfig: group commit of confirmed writes', () => {
+  it('is on with commitDelay 0 by default, takes a delay in ms, and "off" switches it off', () => {
+    expect(loadConfig({}).events.commitDelay).toBe(0);
+    expect(loadConfig({ EVENTS_COMMIT_DELAY: '5' }).events.commitDelay).toBe(5);
+    expect(loadConfig({ EVENTS_COMMIT_DELAY: 'off' }).events.commitDelay).toBeUndefined();
+    expect(() => loadConfig({ EVENTS_COMMIT_DELAY: '-1' })).toThrow('EVENTS_COMMIT_DELAY must be an integer >= 0, got "-1"');
+  });
+});
