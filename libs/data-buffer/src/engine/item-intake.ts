@@ -29,13 +29,10 @@ export class ItemIntake<T> {
 
   /** Adds one item (`size`: its measured bytes, when measured already); returns its batch, or null when it was dropped. */
   add(item: T, key: BufferKey | undefined, size: number | undefined): Batch<T> | null {
-    const opts = this.opts;
-    if (opts.coalesce !== undefined) {
-      if (key !== undefined) throw new TypeError(KEY_ON_COALESCING(this.name));
-      return this.addValue(item, opts.coalesce, size);
-    }
     const bad = this.checkKey(key);
     if (bad !== null) throw bad;
+    const opts = this.opts;
+    if (opts.coalesce !== undefined) return this.addValue(item, opts.coalesce, size);
     const bytes = size ?? (opts.maxBatchBytes !== undefined ? this.measure(item) : 0);
     if (this.counters.held >= this.gate.capacity) {
       const lane = key === undefined ? this.assembler.nextUnkeyedLane() : this.assembler.laneOf(key);
