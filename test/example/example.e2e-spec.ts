@@ -10,6 +10,7 @@ import type { EventRecord } from '../../apps/example/src/events/event-record.int
 import { EVENTS_BUFFER } from '../../apps/example/src/events/events.constants';
 import type { PageView } from '../../apps/example/src/page-views/page-view.interface';
 import { PAGE_VIEWS_BUFFER } from '../../apps/example/src/page-views/page-views.constants';
+import { PageViewsRepository } from '../../apps/example/src/page-views/page-views.repository';
 import { SuiteDatabase, databaseTargets, startApp, type RunningApp } from './example-test.utils';
 import { inParallel, waitFor } from './test.utils';
 
@@ -224,28 +225,70 @@ describe.each(databaseTargets())('example app on $name (e2e)', (target) => {
     });
   });
 
-  describe('page views (keyed buffer)', () => {
-    it('flushes one batch per path and adds the counts with one upsert each', async () => {
+  describe('page views (coalescing buffer)', () => {
+    it('holds one count per path and adds every path of a batch with one upsert', async () => {
       const app = await start();
+      const buffer = pageViewsBuffer(app);
       const before = suite.db.counters().inserts;
       const paths = [...Array(30).fill('/pricing'), ...Array(12).fill('/docs'), '/'];
 
       await inParallel(paths, 10, async (path) => {
         expect((await request(app.url).post('/page-views').send({ path })).status).toBe(202);
       });
-      expect(pageViewsBuffer(app).stats().keys).toBe(3);
-      const report = await pageViewsBuffer(app).flush();
+      expect(buffer.stats()).toMatchObject({ inserted: 43, merged: 40, pending: 3, keys: 3 });
+      const report = await buffer.flush();
 
-      expect(report).toMatchObject({ batches: 3, items: 43, failed: 0 });
-      expect(suite.db.counters().inserts - before).toBe(3);
+      // 3 paths on 2 lanes: one batch (and one upsert) per lane that holds a path.
+      expect(report).toMatchObject({ items: 3, failed: 0 });
+      expect(suite.db.counters().inserts - before).toBe(report.batches);
       await request(app.url).post('/page-views').send({ path: '/docs' }).expect(202);
-      await pageViewsBuffer(app).flush();
+      await buffer.flush();
       const top = await request(app.url).get('/page-views').expect(200);
       expect(top.body).toEqual([
         { path: '/pricing', views: 30 },
         { path: '/docs', views: 13 },
         { path: '/', views: 1 },
       ]);
+    });
+
+    it('makes 2,000 views of 200 paths into one upsert', async () => {
+      const app = await start({ pageViews: { interval: 60_000, maxSize: 5000, capacity: 10_000, partitions: 1 } });
+      const buffer = pageViewsBuffer(app);
+      const before = suite.db.counters().inserts;
+      const views = Array.from({ length: 2000 }, (_, i) => `/page/${i % 200}`);
+
+      await inParallel(views, 20, async (path) => {
+        const res = await fetch(`${app.url}/page-views`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ path }),
+        });
+        await res.arrayBuffer();
+        expect(res.status).toBe(202);
+      });
+      expect(buffer.stats()).toMatchObject({ inserted: 2000, merged: 1800, pending: 200, keys: 200 });
+      await buffer.flush();
+
+      expect(suite.db.counters().inserts - before).toBe(1);
+      const stored = await suite.db.query<{ paths: number; views: number; least: number }>(
+        'SELECT count(*)::int AS paths, sum(views)::int AS views, min(views)::int AS least FROM page_views',
+      );
+      expect(stored.rows[0]).toEqual({ paths: 200, views: 2000, least: 10 });
+    });
+
+    it('splits a batch of more than 10,000 paths into upserts of 10,000, each applied once under its part of the batch id', async () => {
+      const repository = new PageViewsRepository(suite.db);
+      const counts = new Map(Array.from({ length: 10_001 }, (_, i) => [`/p/${i}`, 2] as const));
+      const before = suite.db.counters().inserts;
+
+      expect(await repository.addViews(counts, 'batch-1')).toBe(10_001);
+      expect(suite.db.counters().inserts - before).toBe(2);
+      // the same batch again (a retry whose first attempt did commit): nothing added
+      expect(await repository.addViews(counts, 'batch-1')).toBe(0);
+      const stored = await suite.db.query<{ paths: number; views: number }>(
+        'SELECT count(*)::int AS paths, sum(views)::int AS views FROM page_views',
+      );
+      expect(stored.rows[0]).toEqual({ paths: 10_001, views: 20_002 });
     });
 
     it('answers 400 for a path that does not start with a slash', async () => {
@@ -331,6 +374,40 @@ describe.each(databaseTargets())('example app on $name (e2e)', (target) => {
       await buffer.flush();
       expect((await request(app.url).get('/health')).status).toBe(200);
       expect(await rowCount()).toBe(1);
+    });
+  });
+
+  describe('when the database refuses one event of a batch', () => {
+    it('stores the 999 others and writes only that one to the dead-letter file, with its own error and part id', async () => {
+      const app = await start({ events: { interval: 60_000, maxSize: 2000, capacity: 10_000, partitions: 1 } });
+      const buffer = eventsBuffer(app);
+      // What validation cannot know: a rule of the database refuses this one event.
+      await suite.db.exec(`ALTER TABLE events ADD CONSTRAINT events_no_banned_user CHECK (user_id <> 'banned-user')`);
+      try {
+        const events = Array.from({ length: 1000 }, (_, i) => (i === 613 ? { type: 'signup', userId: 'banned-user' } : event(i)));
+        const res = await request(app.url).post('/events/batch').send({ events }).expect(202);
+        const poisonId = res.body.ids[613] as string;
+        expect(buffer.stats().pending).toBe(1000);
+
+        const report = await buffer.flush();
+
+        expect(report).toMatchObject({ batches: 1, items: 1000, failed: 1 });
+        expect(await rowCount()).toBe(999);
+        expect(await rowCount(`user_id = 'banned-user'`)).toBe(0);
+        const file = app.app.get(DeadLetterService).fileOf(EVENTS_BUFFER);
+        const entries = (await readFile(file, 'utf8'))
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line) as DeadLetterEntry<EventRecord>);
+        expect(entries).toHaveLength(1);
+        expect(entries[0].item).toMatchObject({ id: poisonId, userId: 'banned-user' });
+        expect(entries[0].error.message).toContain('events_no_banned_user');
+        // The part's id: the batch's id and the path of halves that led to the item (10 halvings of 1000).
+        expect(entries[0].batchId).toMatch(/^[^.]+(\.[12]){10}$/);
+        expect(buffer.stats()).toMatchObject({ flushed: 999, failed: 1, pending: 0, inFlight: 0 });
+      } finally {
+        await suite.db.exec('ALTER TABLE events DROP CONSTRAINT events_no_banned_user');
+      }
     });
   });
 

@@ -1,12 +1,15 @@
 /**
  * Load test of the example app: builds it, starts it as a child process once per mode, runs
  * autocannon against POST /events on 127.0.0.1 and prints requests/s, p99 latency, rows written
- * and INSERT statements. Modes: `buffered` (the data buffer: 202, bulk INSERTs) and `direct`
- * (one INSERT per request, 201). Uses PGlite in a fresh temporary directory, or PostgreSQL when
- * DATABASE_URL is set (in a schema of its own, dropped afterwards).
+ * and INSERT statements. Modes: `buffered` (the data buffer: 202, bulk INSERTs), `direct` (one
+ * INSERT per request, 201) and `confirm` (`?confirm=true`: 201 once the event's batch is written,
+ * with group commit). Then it POSTs 10,000 page views over 1,000 paths and counts the upsert
+ * statements the coalescing `page-views` buffer made of them (`--no-page-views` skips this).
+ * Uses PGlite in a fresh temporary directory, or PostgreSQL when DATABASE_URL is set (in a
+ * schema of its own, dropped afterwards).
  *
  *   npm run load                                  # 10 s per mode, 50 connections
- *   npm run load -- --duration 5 --connections 100 --modes buffered,direct,confirm
+ *   npm run load -- --duration 5 --connections 100 --modes buffered,confirm
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run load
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -40,15 +43,17 @@ interface Row {
 }
 
 interface Stats {
-  buffers: Record<string, { pending: number; inFlight: number }>;
+  buffers: Record<string, { pending: number; inFlight: number; merged: number }>;
   database: { inserts: number; rowsWritten: number };
 }
 
 const { values: args } = parseArgs({
+  allowNegative: true,
   options: {
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '50' },
-    modes: { type: 'string', default: 'buffered,direct' },
+    modes: { type: 'string', default: 'buffered,direct,confirm' },
+    'page-views': { type: 'boolean', default: true },
     'skip-build': { type: 'boolean', default: false },
   },
 });
@@ -88,21 +93,22 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
-async function run(mode: Mode): Promise<Row> {
+/** Starts the built app with `env` on a free port, runs `fn` against it, then stops it and drops its data. */
+async function withApp<R>(env: Record<string, string>, fn: (base: string) => Promise<R>): Promise<R> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'example-load-'));
   const schema = `example_load_${randomBytes(4).toString('hex')}`;
-  const env: NodeJS.ProcessEnv = {
+  const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
-    ...MODES[mode].env,
+    ...env,
     PORT: String(port),
     HOST: '127.0.0.1',
     DATA_DIR: dataDir,
     DATABASE_SCHEMA: schema,
   };
   let output = '';
-  const child = spawn(process.execPath, [MAIN], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   try {
@@ -110,33 +116,7 @@ async function run(mode: Mode): Promise<Row> {
       if (child.exitCode !== null) throw new Error(`the app exited:\n${output}`);
       return (await fetch(`${base}/health`)).ok;
     }, 'the app to start', 60_000);
-    const before = await stats(base);
-
-    const result = await autocannon({
-      url: `${base}${MODES[mode].path}`,
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ type: 'page.opened', userId: 'user-[<id>]', payload: { path: '/pricing', ref: 'load' } }),
-      idReplacement: true,
-      connections,
-      duration,
-    });
-
-    // Let the buffer's interval flush what is left, then read what reached the database.
-    await until(async () => {
-      const { events } = (await stats(base)).buffers;
-      return events.pending + events.inFlight === 0;
-    }, 'the buffer to drain', 60_000);
-    const after = await stats(base);
-    return {
-      mode: MODES[mode].describe,
-      requestsPerSecond: result.requests.average,
-      p99: result.latency.p99,
-      ok: result['2xx'],
-      failed: result.non2xx + result.errors + result.timeouts,
-      rows: after.database.rowsWritten - before.database.rowsWritten,
-      inserts: after.database.inserts - before.database.inserts,
-    };
+    return await fn(base);
   } finally {
     await stop(child);
     rmSync(dataDir, { recursive: true, force: true });
@@ -147,6 +127,82 @@ async function run(mode: Mode): Promise<Row> {
       await client.end();
     }
   }
+}
+
+/** Waits until `buffer` holds nothing (its interval flushed the rest). */
+function drained(base: string, buffer: string): Promise<void> {
+  return until(async () => {
+    const held = (await stats(base)).buffers[buffer];
+    return held.pending + held.inFlight === 0;
+  }, `the buffer "${buffer}" to drain`, 60_000);
+}
+
+function run(mode: Mode): Promise<Row> {
+  return withApp(MODES[mode].env, async (base) => {
+    const before = await stats(base);
+    const result = await autocannon({
+      url: `${base}${MODES[mode].path}`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'page.opened', userId: 'user-[<id>]', payload: { path: '/pricing', ref: 'load' } }),
+      idReplacement: true,
+      connections,
+      duration,
+    });
+    await drained(base, 'events');
+    const after = await stats(base);
+    return {
+      mode: MODES[mode].describe,
+      requestsPerSecond: result.requests.average,
+      p99: result.latency.p99,
+      ok: result['2xx'],
+      failed: result.non2xx + result.errors + result.timeouts,
+      rows: after.database.rowsWritten - before.database.rowsWritten,
+      inserts: after.database.inserts - before.database.inserts,
+    };
+  });
+}
+
+/** Page views per run of the coalescing measurement, spread evenly over {@link PAGE_VIEW_PATHS} paths. */
+const PAGE_VIEWS = 10_000;
+const PAGE_VIEW_PATHS = 1_000;
+
+interface PageViewsRow {
+  views: number;
+  paths: number;
+  merged: number;
+  statements: number;
+  stored: number;
+}
+
+/** POSTs 10,000 views over 1,000 paths, waits for the flush and counts the upsert statements. */
+function runPageViews(): Promise<PageViewsRow> {
+  return withApp({}, async (base) => {
+    const before = await stats(base);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < PAGE_VIEWS) {
+        const path = `/page/${next++ % PAGE_VIEW_PATHS}`;
+        const res = await fetch(`${base}/page-views`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ path }),
+        });
+        if (res.status !== 202) throw new Error(`POST /page-views answered ${res.status}: ${await res.text()}`);
+      }
+    };
+    await Promise.all(Array.from({ length: connections }, worker));
+    await drained(base, 'page-views');
+    const after = await stats(base);
+    const top = (await (await fetch(`${base}/page-views?limit=${PAGE_VIEW_PATHS}`)).json()) as Array<{ views: number }>;
+    return {
+      views: PAGE_VIEWS,
+      paths: PAGE_VIEW_PATHS,
+      merged: after.buffers['page-views'].merged - before.buffers['page-views'].merged,
+      statements: after.database.inserts - before.database.inserts,
+      stored: top.reduce((sum, row) => sum + row.views, 0),
+    };
+  });
 }
 
 async function main(): Promise<void> {
@@ -177,6 +233,18 @@ async function main(): Promise<void> {
   console.log(`| ${header.join(' | ')} |`);
   console.log(`|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`);
   for (const line of lines) console.log(`| ${line.join(' | ')} |`);
+
+  if (args['page-views']) {
+    console.log('');
+    console.log(`running page views (${PAGE_VIEWS.toLocaleString('en-US')} views over ${PAGE_VIEW_PATHS.toLocaleString('en-US')} paths)...`);
+    const views = await runPageViews();
+    console.log('');
+    console.log('| page views | paths | merged in memory | upsert statements | views stored |');
+    console.log('|---:|---:|---:|---:|---:|');
+    console.log(
+      `| ${[views.views, views.paths, views.merged, views.statements, views.stored].map((n) => n.toLocaleString('en-US')).join(' | ')} |`,
+    );
+  }
 }
 
 main().catch((error: unknown) => {

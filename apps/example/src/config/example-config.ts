@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 export interface ExampleBufferConfig {
   /** Longest time (ms) an event waits in a batch. */
   interval: number;
-  /** Events per batch that trigger a flush at once. */
+  /** Items per batch that trigger a flush at once (page-views: paths, as views of one path are merged). */
   maxSize: number;
   /** Most events held in memory; beyond it `POST` answers 503. */
   capacity: number;
@@ -117,7 +117,8 @@ export function loadConfig(env: Env = process.env): ExampleConfig {
     events,
     pageViews: {
       interval: int(env, 'PAGE_VIEWS_INTERVAL', 5000, 1),
-      maxSize: int(env, 'PAGE_VIEWS_MAX_SIZE', 1000, 1),
+      // values, i.e. paths: one upsert statement holds up to 10,000
+      maxSize: int(env, 'PAGE_VIEWS_MAX_SIZE', 10_000, 1),
       capacity: int(env, 'PAGE_VIEWS_CAPACITY', 100_000, 1),
       partitions: int(env, 'PAGE_VIEWS_PARTITIONS', 2, 1),
     },

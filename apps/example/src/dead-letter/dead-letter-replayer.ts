@@ -152,7 +152,8 @@ export class DeadLetterReplayer {
     for (const [batchId, batch] of batches) {
       const views = new Map<string, number>();
       for (const { item } of batch) {
-        const view = item as PageView & { views?: number };
+        // Lines written before page-views coalesced hold one view each (`{ path, at }`, no `views`).
+        const view = item as Pick<PageView, 'path'> & Partial<Pick<PageView, 'views'>>;
         views.set(view.path, (views.get(view.path) ?? 0) + (view.views ?? 1));
       }
       try {

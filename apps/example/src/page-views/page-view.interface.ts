@@ -1,6 +1,6 @@
-/** One view of a page, as it waits in the `page-views` buffer. */
+/** Views of one page, as they wait in the coalescing `page-views` buffer: one value per path. */
 export interface PageView {
   path: string;
-  /** Epoch ms. */
-  at: number;
+  /** Views counted since the last flush of this path's batch. */
+  views: number;
 }

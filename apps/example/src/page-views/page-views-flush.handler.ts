@@ -5,8 +5,8 @@ import { PAGE_VIEWS_BUFFER } from './page-views.constants';
 import { PageViewsRepository } from './page-views.repository';
 
 /**
- * The buffer is keyed by path, so a batch holds the views of one page (`ctx.key`): a thousand views
- * of `/pricing` become one `views = views + 1000`.
+ * The buffer coalesces by path, so a batch holds one count per path, for any number of paths: a
+ * thousand views of `/pricing` and three of `/docs` become one upsert of two rows.
  */
 @BufferHandler(PAGE_VIEWS_BUFFER)
 export class PageViewsFlushHandler {
@@ -18,9 +18,7 @@ export class PageViewsFlushHandler {
   @OnFlush()
   async save(views: PageView[], ctx: FlushContext): Promise<void> {
     ctx.signal.throwIfAborted();
-    const counts = new Map<string, number>();
-    for (const view of views) counts.set(view.path, (counts.get(view.path) ?? 0) + 1);
-    await this.repository.addViews(counts, ctx.batchId);
+    await this.repository.addViews(new Map(views.map((view) => [view.path, view.views])), ctx.batchId);
   }
 
   @OnFlushError()

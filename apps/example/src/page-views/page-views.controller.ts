@@ -13,11 +13,11 @@ export class PageViewsController {
     private readonly repository: PageViewsRepository,
   ) {}
 
-  /** Counts one view of `path`; 202 once buffered. */
+  /** Counts one view of `path`; 202 once buffered (added to the path's pending count when it has one). */
   @Post()
   @HttpCode(HttpStatus.ACCEPTED)
   create(@Body() dto: CreatePageViewDto): { status: 'accepted' } {
-    this.buffer.insert({ path: dto.path, at: Date.now() }, dto.path);
+    this.buffer.insert({ path: dto.path, views: 1 });
     return { status: 'accepted' };
   }
 
