@@ -17,8 +17,9 @@ describe('loadConfig: the broker-fed path', () => {
 });
 
 describe('loadConfig: group commit of confirmed writes', () => {
-  it('is on with commitDelay 0 by default, takes a delay in ms, and "off" switches it off', () => {
-    expect(loadConfig({}).events.commitDelay).toBe(0);
+  it('is on with commitDelay 2 ms by default, takes a delay in ms, and "off" switches it off', () => {
+    expect(loadConfig({}).events.commitDelay).toBe(2);
+    expect(loadConfig({ EVENTS_COMMIT_DELAY: '0' }).events.commitDelay).toBe(0);
     expect(loadConfig({ EVENTS_COMMIT_DELAY: '5' }).events.commitDelay).toBe(5);
     expect(loadConfig({ EVENTS_COMMIT_DELAY: 'off' }).events.commitDelay).toBeUndefined();
     expect(() => loadConfig({ EVENTS_COMMIT_DELAY: '-1' })).toThrow('EVENTS_COMMIT_DELAY must be an integer >= 0, got "-1"');

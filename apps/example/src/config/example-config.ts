@@ -97,7 +97,7 @@ export function loadConfig(env: Env = process.env): ExampleConfig {
     maxSize: int(env, 'EVENTS_MAX_SIZE', 1000, 1),
     capacity: int(env, 'EVENTS_CAPACITY', 100_000, 1),
     partitions: int(env, 'EVENTS_PARTITIONS', 2, 1),
-    commitDelay: env.EVENTS_COMMIT_DELAY === 'off' ? undefined : int(env, 'EVENTS_COMMIT_DELAY', 0),
+    commitDelay: env.EVENTS_COMMIT_DELAY === 'off' ? undefined : int(env, 'EVENTS_COMMIT_DELAY', 2),
   };
   // Fewer messages in hand than a full batch on every lane would leave each batch waiting for its interval.
   const fullBatches = events.maxSize * events.partitions;
