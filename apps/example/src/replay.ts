@@ -11,7 +11,8 @@ import { PageViewsRepository } from './page-views/page-views.repository';
  * `npm run replay`: re-inserts the dead-letter files of `$DATA_DIR/dead-letter` into the database the
  * app is configured with (same environment variables), through the app's repositories, moves them
  * into `dead-letter/replayed/` and prints what it did. Idempotent: running it twice adds nothing.
- * Safe while the app runs (the app starts a new dead-letter file for new failures).
+ * On PostgreSQL it may run while the app runs (the app starts a new dead-letter file for new
+ * failures); the embedded PGlite database is one process's: stop the app first.
  */
 async function main(): Promise<void> {
   const config = loadConfig();

@@ -14,7 +14,7 @@ import type { DeadLetterEntry } from './dead-letter.service';
 export interface ReplayCounts {
   /** Dead-letter lines read. */
   lines: number;
-  /** Items written now (events: rows; page views: views of batches applied now). */
+  /** Items written now (events: rows; page views: the views of the batches applied now). */
   stored: number;
   /** Items that were already in the database (the batch had committed before it failed, or a replay ran). */
   alreadyStored: number;
@@ -151,15 +151,18 @@ export class DeadLetterReplayer {
     const failed: DeadLetterEntry[] = [];
     for (const [batchId, batch] of batches) {
       const views = new Map<string, number>();
+      let total = 0;
       for (const { item } of batch) {
         // Lines written before page-views coalesced hold one view each (`{ path, at }`, no `views`).
         const view = item as Pick<PageView, 'path'> & Partial<Pick<PageView, 'views'>>;
-        views.set(view.path, (views.get(view.path) ?? 0) + (view.views ?? 1));
+        const n = view.views ?? 1;
+        views.set(view.path, (views.get(view.path) ?? 0) + n);
+        total += n;
       }
       try {
         const changed = await this.pageViews.addViews(views, batchId);
-        if (changed > 0) counts.stored += batch.length;
-        else counts.alreadyStored += batch.length;
+        if (changed > 0) counts.stored += total;
+        else counts.alreadyStored += total;
       } catch (error) {
         this.logger.warn(`page-view batch ${batchId} refused: ${error instanceof Error ? error.message : String(error)}`);
         failed.push(...batch);

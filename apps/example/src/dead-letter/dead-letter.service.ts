@@ -1,4 +1,4 @@
-import { appendFile, mkdir } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { FlushContext } from 'nestjs-data-buffer';
@@ -34,7 +34,11 @@ export class DeadLetterService {
     return join(this.dir, `${buffer}.ndjson`);
   }
 
-  /** Writes the batch, each item with the error; resolves once the lines are in the file. */
+  /**
+   * Writes the batch, each item with the error; resolves once the lines are on disk (fsynced), so
+   * a caller that acknowledges the items when this resolves (the broker path) loses none of them
+   * to a power loss either.
+   */
   async write<T>(error: unknown, items: readonly T[], ctx: FlushContext): Promise<void> {
     const failedAt = new Date().toISOString();
     const err = error instanceof Error ? { name: error.name, message: error.message } : { name: 'Error', message: String(error) };
@@ -54,7 +58,13 @@ export class DeadLetterService {
       })
       .join('');
     await mkdir(this.dir, { recursive: true });
-    await appendFile(this.fileOf(ctx.buffer), lines, 'utf8');
+    const file = await open(this.fileOf(ctx.buffer), 'a');
+    try {
+      await file.appendFile(lines, 'utf8');
+      await file.datasync();
+    } finally {
+      await file.close();
+    }
     this.logger.warn(
       `${items.length} item(s) of buffer "${ctx.buffer}" written to ${this.fileOf(ctx.buffer)} after ${ctx.attempt} attempt(s): ${err.message}`,
     );
