@@ -1,5 +1,4 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { StatsResponse } from '../../apps/example/src/stats/stats.controller';
@@ -18,15 +17,14 @@ export async function buildExample(): Promise<void> {
   });
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
+/**
+ * The URL the app logged once it listened (`listening on http://127.0.0.1:<port> ...`). The app is
+ * started with PORT=0 so that the kernel picks a port when it binds: a port picked beforehand
+ * could be taken by another socket before the app bound it, and the test would then talk to
+ * whatever answers there.
+ */
+export function listeningUrl(output: string): string | undefined {
+  return /listening on (http:\/\/[^\s]+)/.exec(output)?.[1];
 }
 
 export function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
@@ -55,20 +53,18 @@ export interface ExampleProcess {
  * AMQP_URL, PGLITE_DIR unless given) and waits until it listens.
  */
 export async function startExample(env: Record<string, string>): Promise<ExampleProcess> {
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
   const full: NodeJS.ProcessEnv = { ...process.env };
   for (const name of ['DATABASE_URL', 'DATABASE_SCHEMA', 'DIRECT_INSERT', 'AMQP_URL', 'AMQP_QUEUE', 'PGLITE_DIR']) delete full[name];
-  Object.assign(full, { PORT: String(port), HOST: '127.0.0.1' }, env);
+  Object.assign(full, { PORT: '0', HOST: '127.0.0.1' }, env);
   let output = '';
   const child = spawn(process.execPath, [MAIN], { cwd: ROOT, env: full, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const app: ExampleProcess = {
     child,
-    base,
+    base: '',
     output: () => output,
-    stats: async () => (await (await fetch(`${base}/stats`)).json()) as StatsResponse,
+    stats: async () => (await (await fetch(`${app.base}/stats`)).json()) as StatsResponse,
     kill: async () => {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGKILL');
@@ -79,11 +75,12 @@ export async function startExample(env: Record<string, string>): Promise<Example
   await waitFor(
     async () => {
       if (child.exitCode !== null) throw new Error(`the app exited with ${child.exitCode}:\n${output}`);
-      return /listening on/.test(output);
+      return listeningUrl(output) !== undefined;
     },
     'the app to listen',
     60_000,
     50,
   );
+  app.base = listeningUrl(output)!;
   return app;
 }

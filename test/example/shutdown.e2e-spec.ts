@@ -5,13 +5,13 @@ import './native-pglite';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
 import { Client } from 'pg';
 import type { StatsResponse } from '../../apps/example/src/stats/stats.controller';
+import { listeningUrl } from './process.utils';
 import { inParallel, uniqueSchema, waitFor } from './test.utils';
 
 const ROOT = resolve(__dirname, '../..');
@@ -52,17 +52,6 @@ if (url) {
         },
       };
     },
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
   });
 }
 
@@ -129,11 +118,9 @@ describe('the built example app as a process', () => {
     });
 
     it('stores every buffered event when SIGTERM arrives before the flush interval, with the database module imported after the buffers and no hook awaiting closeAll()', async () => {
-      const port = await freePort();
-      const base = `http://127.0.0.1:${port}`;
       const env: NodeJS.ProcessEnv = {
         ...process.env,
-        PORT: String(port),
+        PORT: '0',
         HOST: '127.0.0.1',
         DATA_DIR: dataDir,
         // Ten minutes: no timer flushes during the test, only the graceful flush at shutdown.
@@ -152,23 +139,29 @@ describe('the built example app as a process', () => {
       app.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
 
       await waitFor(
-        async () => {
+        () => {
           if (app.exitCode !== null) throw new Error(`the app exited with ${app.exitCode}:\n${output}`);
-          return fetch(`${base}/health`).then((res) => res.ok, () => false);
+          return listeningUrl(output) !== undefined;
         },
-        'the app to answer /health',
+        'the app to listen',
         60_000,
-        100,
+        50,
       );
+      const base = listeningUrl(output)!;
 
       const single = Array.from({ length: 300 }, (_, i) => ({ type: 'click', userId: `single-${i}`, payload: { i } }));
-      const statuses: number[] = [];
-      await inParallel(single, 10, async (event) => {
-        statuses.push(await post(base, '/events', event));
-      });
       const batch = Array.from({ length: 200 }, (_, i) => ({ type: 'view', userId: `batch-${i}` }));
-      statuses.push(await post(base, '/events/batch', { events: batch }));
-      for (let i = 0; i < 40; i++) statuses.push(await post(base, '/page-views', { path: i % 4 === 0 ? '/home' : '/docs' }));
+      const statuses: number[] = [];
+      try {
+        await inParallel(single, 10, async (event) => {
+          statuses.push(await post(base, '/events', event));
+        });
+        statuses.push(await post(base, '/events/batch', { events: batch }));
+        for (let i = 0; i < 40; i++) statuses.push(await post(base, '/page-views', { path: i % 4 === 0 ? '/home' : '/docs' }));
+      } catch (error) {
+        // Say what the app did: a request that cannot connect means the app is gone or never listened there.
+        throw new Error(`posting failed (${String(error)}); app exit code ${app.exitCode}, signal ${app.signalCode}:\n${output}`);
+      }
       expect(statuses.every((status) => status === 202)).toBe(true);
 
       const stats = (await (await fetch(`${base}/stats`)).json()) as StatsResponse;
