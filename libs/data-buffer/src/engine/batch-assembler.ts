@@ -109,6 +109,23 @@ export class BatchAssembler<T> {
     return batch;
   }
 
+  /**
+   * Coalescing without byte limits: replaces the pending value of `ckey` with `merge(pending, item)`
+   * and returns true, or returns false when `ckey` has no value in its lane's open batch. When
+   * `merge` throws, nothing changed.
+   */
+  mergePlain(item: T, ckey: BufferKey, merge: (pending: T, next: T) => T): boolean {
+    const code = this.valueSlots.get(ckey);
+    if (code === undefined) return false;
+    const partitions = this.partitions;
+    const lane = code % partitions;
+    const items = (this.lanes[lane].open as Batch<T>).items;
+    const slot = (code - lane) / partitions;
+    items[slot] = merge(items[slot], item);
+    this.counters.merged++;
+    return true;
+  }
+
   /** Coalescing: adds the first value of `ckey` to the lane's open batch. */
   appendValue(item: T, ckey: BufferKey, size: number): Batch<T> {
     const lane = this.laneOf(ckey);
@@ -372,12 +389,30 @@ export class BatchAssembler<T> {
     else batch.nextOpen.prevOpen = batch.prevOpen;
     batch.prevOpen = batch.nextOpen = null;
     lane.openCount--;
-    const ckeys = batch.ckeys;
-    if (ckeys !== null) {
-      const items = batch.items;
-      for (let i = batch.head; i < ckeys.length; i++) if (items[i] !== HOLE) this.valueSlots.delete(ckeys[i]);
-    }
+    if (batch.ckeys !== null) this.forgetValues(batch);
     if (batch.sizes !== null && --this.byteBatches === 0) this.onNoByteBatches();
+  }
+
+  /**
+   * Coalescing: takes the values of a batch that stops being open out of `valueSlots`, key by key,
+   * or, when they are most of the map, by refilling it with the other lanes' open values instead
+   * (a single lane's seal then costs one `clear()`, not one delete per key).
+   */
+  private forgetValues(batch: Batch<T>): void {
+    const slots = this.valueSlots;
+    const ckeys = batch.ckeys as BufferKey[];
+    const items = batch.items;
+    if (batch.live * 2 < slots.size) {
+      for (let i = batch.head; i < ckeys.length; i++) if (items[i] !== HOLE) slots.delete(ckeys[i]);
+      return;
+    }
+    slots.clear();
+    const partitions = this.partitions;
+    for (const lane of this.lanes) {
+      const open = lane.open;
+      if (open === null || open === batch || open.ckeys === null) continue;
+      for (let i = open.head; i < open.ckeys.length; i++) if (open.items[i] !== HOLE) slots.set(open.ckeys[i], i * partitions + lane.index);
+    }
   }
 }
 

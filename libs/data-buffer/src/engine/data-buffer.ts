@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { BufferKey, BufferOptions, BufferOptionsPatch, ResolvedBufferOptions } from './buffer-options.interface';
+import type { BufferKey, BufferOptions, BufferOptionsPatch, CoalesceOptions, ResolvedBufferOptions } from './buffer-options.interface';
 import { patchBufferOptions, resolveBufferOptions } from './buffer-options';
 import type { BufferScheduler, TimerHandle } from './buffer-scheduler.interface';
 import type { BufferStats } from './buffer-stats.interface';
@@ -37,6 +37,8 @@ export class DataBuffer<T = unknown> {
   /** Mirrors of what every insert reads. */
   private capacity: number;
   private slow: boolean;
+  /** A coalescing buffer with none of bytes, drop-oldest's order or flush-through: a merge needs nothing else. */
+  private mergeOnly: CoalesceOptions<any> | undefined;
   // The rooms are typed `<any>`: they take T in and out, which would make DataBuffer<number>
   // unassignable to DataBuffer<unknown>; the public methods keep T.
   private readonly counters = new BufferCounters();
@@ -119,6 +121,13 @@ export class DataBuffer<T = unknown> {
   insert(item: T, key?: BufferKey): void {
     if (this.slow) {
       if (this.closed) throw new BufferClosedError(this.name);
+      const coalesce = this.mergeOnly;
+      if (coalesce !== undefined && key === undefined) {
+        const ckey = coalesce.key(item);
+        if (!this.assembler.mergePlain(item, ckey, coalesce.merge)) this.intake.addNewValue(item, ckey, undefined);
+        else if (this.counters.pending + this.counters.inFlight >= this.capacity) this.intake.full();
+        return;
+      }
       this.intake.add(item, key, undefined);
       return;
     }
@@ -294,6 +303,8 @@ export class DataBuffer<T = unknown> {
   private refreshMode(): boolean {
     const { coalesce, maxBatchBytes } = this.opts;
     const features = coalesce !== undefined || maxBatchBytes !== undefined || this.assembler.byteBatches > 0 || this.gate.tracking;
+    const plain = maxBatchBytes === undefined && this.assembler.byteBatches === 0 && !this.gate.tracking;
+    this.mergeOnly = plain && !this.closed && !this.intake.flushThrough ? coalesce : undefined;
     return (this.slow = this.closed || this.intake.flushThrough || features);
   }
 }

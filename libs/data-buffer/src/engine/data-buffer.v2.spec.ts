@@ -216,6 +216,22 @@ describe('coalesce', () => {
     expect(buffer.stats()).toMatchObject({ pending: 0, keys: 0, merged: 41, drained: 1 });
   });
 
+  it("keeps merging into the other lanes' open values when one lane's batch fills up and is sealed", async () => {
+    const { buffer, calls } = make<{ k: string; v: number }>({ interval: 60_000, partitions: 2, maxSize: 3, coalesce: counters });
+    const keys = Array.from({ length: 5 }, (_, i) => `k-${i}`);
+    for (const k of keys) buffer.insert({ k, v: 1 }); // the first lane to hold 3 values is sealed
+    await jest.advanceTimersByTimeAsync(0);
+    expect(calls).toHaveLength(1);
+    const sealed = new Set(calls[0].items.map((value) => value.k));
+    const open = keys.filter((k) => !sealed.has(k));
+    expect(buffer.stats()).toMatchObject({ merged: 0, pending: open.length });
+
+    for (const k of open) buffer.insert({ k, v: 10 });
+    expect(buffer.stats()).toMatchObject({ merged: open.length, pending: open.length });
+    expect(buffer.dump()).toEqual(expect.arrayContaining(open.map((k) => ({ k, v: 11 }))));
+    expect(buffer.dump()).toHaveLength(open.length);
+  });
+
   it('merges at capacity: a merge takes no room', async () => {
     const { buffer } = make<{ k: string; v: number }>({ interval: 60_000, capacity: 3, maxSize: 2, coalesce: counters }, () => new Promise(() => undefined));
     buffer.insert({ k: 'x', v: 1 });

@@ -80,9 +80,15 @@ export class ItemIntake<T> {
 
   private addValue(item: T, coalesce: CoalesceOptions<T>, size: number | undefined): Batch<T> | null {
     const ckey = coalesce.key(item);
-    if (typeof ckey !== 'string' && typeof ckey !== 'number') throw this.badKey(ckey);
+    // A key that is no BufferKey has no value to merge into: addNewValue refuses it.
     const merged = this.assembler.merge(item, ckey, coalesce.merge, this.measureValue);
     if (merged !== null) return this.placed(merged, false);
+    return this.addNewValue(item, ckey, size);
+  }
+
+  /** Coalescing: adds the first value of `ckey` (which has no value in its lane's open batch); null when dropped. */
+  addNewValue(item: T, ckey: BufferKey, size: number | undefined): Batch<T> | null {
+    if (typeof ckey !== 'string' && typeof ckey !== 'number') throw this.badKey(ckey);
     const bytes = size ?? (this.opts.maxBatchBytes !== undefined ? this.measure(item) : 0);
     if (this.counters.held >= this.gate.capacity && !this.atCapacity(this.assembler.laneOf(ckey), undefined)) return null;
     return this.placed(this.assembler.appendValue(item, ckey, bytes));
