@@ -1,0 +1,165 @@
+import fc from 'fast-check';
+import { DataBufferError, FlushFailedError, PartialFlushError, RejectedItemsError } from './errors';
+import type { FlushContext } from './flush-context.interface';
+import { Bench, expectOnePlace, runs, SEED, START_TIME, underFakeTimers, watch, type Settled } from './testing/v2-harness';
+import { type Answer, type Item, type Mark, markAt, modelOutcomes, refusedBy, thrownBy } from './testing/v2-model';
+
+/*
+ * Model-based properties of version 2 of the contract, one per option family: random runs
+ * against one DataBuffer under fake timers, compared with models built from API.md
+ * (testing/v2-model.ts). FC_SEED=<seed> and FC_RUNS=<runs> choose the runs.
+ */
+
+const describeError = (error: unknown): string => {
+  if (error instanceof RejectedItemsError) return 'RejectedItemsError';
+  if (error instanceof PartialFlushError) return 'PartialFlushError';
+  if (error instanceof DataBufferError && error.constructor === DataBufferError) return 'DataBufferError';
+  return error instanceof Error ? error.message : String(error);
+};
+
+const items = (count: number): Item[] => Array.from({ length: count }, (_, n) => ({ n }));
+const ns = (list: readonly Item[]): number[] => list.map((item) => item.n);
+
+/** Items whose commit() must settle only after their error handler returned. */
+function commitWatcher() {
+  const handled = new Set<Item>();
+  const early: Item[] = [];
+  const settled = new Map<Item, Settled>();
+  return {
+    handled,
+    early,
+    settled,
+    track(item: Item, promise: Promise<void>) {
+      settled.set(
+        item,
+        watch(promise, (s) => {
+          if (s.state === 'rejected' && !handled.has(item)) early.push(item);
+        }),
+      );
+    },
+  };
+}
+
+describe('DataBuffer version 2 (model-based properties)', () => {
+  it('outcomes: retry and reject lists, throws and retries end where the contract says', async () => {
+    const answerArb: fc.Arbitrary<Answer> = fc.oneof(
+      { weight: 2, arbitrary: fc.constant({ kind: 'ok' as const }) },
+      { weight: 1, arbitrary: fc.constant({ kind: 'other' as const }) },
+      { weight: 2, arbitrary: fc.constant({ kind: 'throw' as const }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('invalid' as const), how: fc.constantFrom('foreign' as const, 'twice' as const) }) },
+      { weight: 6, arbitrary: fc.record({ kind: fc.constant('outcome' as const), marks: fc.array(fc.constantFrom<Mark>(0, 0, 1, 2), { minLength: 1, maxLength: 7 }) }) },
+    );
+    const scenarioArb = fc.record({
+      count: fc.integer({ min: 1, max: 20 }),
+      maxSize: fc.integer({ min: 1, max: 8 }),
+      retries: fc.integer({ min: 0, max: 3 }),
+      retryDelay: fc.integer({ min: 0, max: 20 }),
+      answers: fc.array(answerArb, { minLength: 1, maxLength: 10 }),
+      commits: fc.array(fc.boolean(), { minLength: 20, maxLength: 20 }),
+      errorHandlerThrows: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(scenarioArb, (s) =>
+        underFakeTimers(async () => {
+          const all = items(s.count);
+          const x = modelOutcomes(all, s.maxSize, s.retries, s.answers);
+          const commits = commitWatcher();
+          let cursor = 0;
+          const ordinal = new Map<string, number>();
+          const answer = (got: Item[], ctx: FlushContext): unknown => {
+            if (!ordinal.has(ctx.batchId)) ordinal.set(ctx.batchId, ordinal.size);
+            const a = s.answers[cursor++ % s.answers.length];
+            switch (a.kind) {
+              case 'ok':
+                return undefined;
+              case 'other':
+                return { rows: got.length, retry: 'not an array' };
+              case 'throw':
+                throw new Error(thrownBy(String(ordinal.get(ctx.batchId)), ctx.attempt));
+              case 'invalid':
+                return a.how === 'foreign' ? { retry: [{ n: -1 }] } : { retry: [got[0]], reject: [{ item: got[0], error: new Error('twice') }] };
+              case 'outcome':
+                return {
+                  retry: got.filter((_, i) => markAt(a.marks, i) === 1),
+                  reject: got.filter((_, i) => markAt(a.marks, i) === 2).map((item) => ({ item, error: new Error(refusedBy(item, ctx.attempt)) })),
+                };
+            }
+          };
+          const bench = new Bench<Item>(
+            { maxSize: s.maxSize, retries: s.retries, retryDelay: s.retryDelay, interval: 3_600_000 },
+            {
+              onFlush: (got, ctx) => answer(got, ctx),
+              onFlushError: (_error, got) => {
+                for (const item of got) commits.handled.add(item);
+                if (s.errorHandlerThrows) throw new Error('dead-letter store is down');
+              },
+            },
+          );
+          for (const item of all) {
+            if (s.commits[item.n]) commits.track(item, bench.buffer.commit(item));
+            else bench.buffer.insert(item);
+            bench.balanced(`after inserting ${item.n}`);
+          }
+          const report = watch(bench.buffer.flush());
+          await bench.rest(5);
+          expect(report.state).toBe('resolved');
+
+          // The handler saw the model's attempts, in order, with one batch id per batch.
+          expect(bench.calls.map((c) => [ns(c.items), c.attempt])).toEqual(x.calls.map((c) => [ns(c.items), c.attempt]));
+          const idOfBatch = new Map<number, string>();
+          bench.calls.forEach((call, i) => {
+            const batch = x.calls[i].batch;
+            if (!idOfBatch.has(batch)) idOfBatch.set(batch, call.id);
+            expect(call.id).toBe(idOfBatch.get(batch));
+          });
+          expect(new Set(idOfBatch.values()).size).toBe(idOfBatch.size);
+          // A retry starts retryDelay after the attempt before it; the next batch at once.
+          let at = START_TIME;
+          bench.calls.forEach((call, i) => {
+            if (i > 0 && x.calls[i - 1].batch === x.calls[i].batch) at += s.retryDelay;
+            expect(call.at - START_TIME).toBe(at - START_TIME);
+          });
+
+          // The error handler saw each failure once, with the right error and items.
+          expect(bench.errors.map((e) => [ns(e.items), describeError(e.error), e.id])).toEqual(
+            x.errors.map((e) => [ns(e.items), e.error, idOfBatch.get(e.batch)]),
+          );
+          bench.errors.forEach((e, i) => {
+            if (e.error instanceof RejectedItemsError) {
+              expect(e.error.failures.map((f) => [(f.item as Item).n, describeError(f.error)])).toEqual(x.errors[i].items.map((item) => [item.n, x.fates.get(item)?.place === 'failed' ? (x.fates.get(item) as { error: string }).error : '?']));
+            }
+            if (e.error instanceof PartialFlushError) expect(e.error.items).toBe(x.errors[i].items.length);
+          });
+
+          // Every item ends in one place, and its commit() settles the way it ended, after its error handler.
+          const flushedItems = all.filter((item) => x.fates.get(item)?.place === 'flushed');
+          expectOnePlace(all, { flushed: flushedItems, failed: bench.errors.flatMap((e) => e.items) });
+          for (const [item, settled] of commits.settled) {
+            const fate = x.fates.get(item);
+            if (fate?.place === 'flushed') expect([item.n, settled.state]).toEqual([item.n, 'resolved']);
+            else {
+              expect([item.n, settled.state]).toEqual([item.n, 'rejected']);
+              expect(settled.error).toBeInstanceOf(FlushFailedError);
+              const error = settled.error as FlushFailedError;
+              expect([item.n, describeError(error.cause), error.attempts]).toEqual([item.n, fate?.error, fate?.attempt]);
+            }
+          }
+          expect(commits.early.map((item) => item.n)).toEqual([]);
+
+          const stats = bench.buffer.stats();
+          expect({ inserted: stats.inserted, flushed: stats.flushed, failed: stats.failed, flushes: stats.flushes, pending: stats.pending, inFlight: stats.inFlight }).toEqual({
+            inserted: s.count,
+            flushed: x.flushed,
+            failed: x.failed,
+            flushes: x.flushes,
+            pending: 0,
+            inFlight: 0,
+          });
+          expect([x.retries, x.retries + x.exhaustedAsks]).toContain(stats.retries);
+          if (x.failed > 0) expect(stats.lastError).not.toBeNull();
+        }),
+      ),
+      { seed: SEED, numRuns: runs(150) },
+    );
+  }, 120_000);
+});
