@@ -10,7 +10,7 @@ export interface Item {
   readonly size?: number;
 }
 
-export type Fate = { place: 'flushed' } | { place: 'failed'; error: string; attempt: number };
+export type Fate = { place: 'flushed' } | { place: 'failed'; error: string; attempt: number; stopAttempt?: number };
 
 export interface ExpectedCall {
   batch: number;
@@ -112,6 +112,100 @@ export function modelOutcomes(items: readonly Item[], maxSize: number, retries: 
       if (again.length > 0) x.retries++;
       left = again;
     }
+  }
+  return x;
+}
+
+// ---- family 2: splitOnFailure ---------------------------------------------------------
+
+/** How the sink answers: it refuses any attempt with a poison item, and every attempt while it is down. */
+export interface Sink {
+  poison: ReadonlySet<number>;
+  /** Attempts (counted from 0 over the whole run) during which everything fails. */
+  downFrom: number;
+  downFor: number;
+}
+
+export const sinkRefuses = (sink: Sink, items: readonly Item[], call: number): boolean =>
+  (call >= sink.downFrom && call < sink.downFrom + sink.downFor) || items.some((item) => sink.poison.has(item.n));
+export const sinkError = (call: number): string => `refused at call ${call}`;
+
+/** An error-handler call of the split model; `part` is null for the items never attempted after a stop. */
+export interface SplitError {
+  batch: number;
+  part: string | null;
+  items: Item[];
+  error: string;
+}
+
+export interface SplitExpected extends Omit<Expected, 'errors'> {
+  errors: SplitError[];
+  /** The wait before each call: retryDelay before a retry of a whole batch, none before a part. */
+  waits: number[];
+}
+
+/**
+ * Batches of `maxSize` on one lane: `retries + 1` attempts of the whole batch, then halves
+ * depth-first, once each, until both halves of one split fail.
+ */
+export function modelSplit(items: readonly Item[], maxSize: number, retries: number, retryDelay: number, sink: Sink): SplitExpected {
+  const x: SplitExpected = { ...emptyExpected(), errors: [], waits: [] };
+  const lastAttempt = new Map<Item, number>();
+  for (let b = 0; b * maxSize < items.length; b++) {
+    const batch = items.slice(b * maxSize, (b + 1) * maxSize);
+    let attempt = 0;
+    let failedAttempts = 0;
+    let lastFailed = false;
+    const run = (part: Item[], suffix: string, wait: number): { ok: boolean; error: string } => {
+      const call = x.calls.length;
+      attempt++;
+      x.calls.push({ batch: b, part: suffix, attempt, items: part });
+      x.waits.push(wait);
+      for (const item of part) lastAttempt.set(item, attempt);
+      if (sinkRefuses(sink, part, call)) {
+        failedAttempts++;
+        lastFailed = true;
+        return { ok: false, error: sinkError(call) };
+      }
+      lastFailed = false;
+      for (const item of part) x.fates.set(item, { place: 'flushed' });
+      x.flushed += part.length;
+      x.flushes++;
+      return { ok: true, error: '' };
+    };
+    const fail = (part: Item[], suffix: string | null, error: string) => {
+      x.errors.push({ batch: b, part: suffix, items: part, error });
+      for (const item of part) x.fates.set(item, { place: 'failed', error, attempt: lastAttempt.get(item) ?? 0, ...(suffix === null ? { stopAttempt: attempt } : {}) });
+      x.failed += part.length;
+    };
+    /** Splits `part` (which failed); `after` is what the batch has not attempted yet behind it. True when splitting stopped. */
+    const split = (part: Item[], suffix: string, after: Item[]): boolean => {
+      const first = part.slice(0, Math.ceil(part.length / 2));
+      const second = part.slice(first.length);
+      const r1 = run(first, `${suffix}.1`, 0);
+      if (!r1.ok) {
+        if (first.length > 1) {
+          if (split(first, `${suffix}.1`, [...second, ...after])) return true;
+        } else fail(first, `${suffix}.1`, r1.error);
+      }
+      const r2 = run(second, `${suffix}.2`, 0);
+      if (r2.ok) return false;
+      if (!r1.ok) {
+        fail(second, `${suffix}.2`, r2.error);
+        if (after.length > 0) fail(after, null, r2.error);
+        return true;
+      }
+      if (second.length > 1) return split(second, `${suffix}.2`, after);
+      fail(second, `${suffix}.2`, r2.error);
+      return false;
+    };
+    let result = { ok: false, error: '' };
+    for (let a = 0; a <= retries && !result.ok; a++) result = run(batch, '', a === 0 ? 0 : retryDelay);
+    if (!result.ok) {
+      if (batch.length > 1) split(batch, '', []);
+      else fail(batch, '', result.error);
+    }
+    x.retries += failedAttempts - (lastFailed ? 1 : 0);
   }
   return x;
 }
