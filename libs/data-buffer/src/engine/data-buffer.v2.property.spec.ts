@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { DataBufferError, FlushFailedError, PartialFlushError, RejectedItemsError } from './errors';
 import type { FlushContext } from './flush-context.interface';
 import { Bench, expectOnePlace, runs, SEED, START_TIME, underFakeTimers, watch, type Settled } from './testing/v2-harness';
-import { type Answer, type Item, type Mark, markAt, modelOutcomes, modelSplit, refusedBy, sinkError, sinkRefuses, thrownBy } from './testing/v2-model';
+import { type Answer, type BytesCommand, type Item, type Mark, markAt, modelBytes, modelOutcomes, modelSplit, refusedBy, sinkError, sinkRefuses, thrownBy } from './testing/v2-model';
 
 /*
  * Model-based properties of version 2 of the contract, one per option family: random runs
@@ -254,6 +254,64 @@ describe('DataBuffer version 2 (model-based properties)', () => {
             pending: 0,
             inFlight: 0,
           });
+        }),
+      ),
+      { seed: SEED, numRuns: runs(150) },
+    );
+  }, 120_000);
+  it('maxBatchBytes: batches are cut by the byte sum of sizeOf, an oversized item goes alone in its place', async () => {
+    const keyArb = fc.constantFrom<string | number | undefined>(undefined, 'a', 'b', 7);
+    const scenarioArb = fc.integer({ min: 1, max: 20 }).chain((limit) =>
+      fc.record({
+        maxBatchBytes: fc.constant(limit),
+        maxSize: fc.oneof(fc.integer({ min: 1, max: 6 }), fc.constant(1000)),
+        handlerDelay: fc.integer({ min: 0, max: 3 }),
+        commands: fc.array(
+          fc.oneof(
+            { weight: 12, arbitrary: fc.record({ t: fc.constant('insert' as const), key: keyArb, size: fc.oneof({ weight: 5, arbitrary: fc.integer({ min: 0, max: limit }) }, { weight: 1, arbitrary: fc.integer({ min: limit + 1, max: limit + 5 }) }) }) },
+            { weight: 1, arbitrary: fc.constant({ t: 'flush' as const }) },
+          ),
+          { minLength: 1, maxLength: 40 },
+        ),
+        gaps: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 40, maxLength: 40 }),
+      }),
+    );
+    await fc.assert(
+      fc.asyncProperty(scenarioArb, (s) =>
+        underFakeTimers(async () => {
+          const measured = new Map<Item, number>();
+          const bench = new Bench<Item>(
+            { maxSize: s.maxSize, maxBatchBytes: s.maxBatchBytes, sizeOf: (item) => (measured.set(item, (measured.get(item) ?? 0) + 1), item.size ?? 0), interval: 3_600_000 },
+            { onFlush: () => (s.handlerDelay === 0 ? undefined : new Promise((resolve) => setTimeout(resolve, s.handlerDelay))) },
+          );
+          const all: Item[] = [];
+          for (const [i, c] of s.commands.entries()) {
+            if (c.t === 'flush') void bench.buffer.flush();
+            else {
+              const item: Item = { n: all.length, size: c.size };
+              all.push(item);
+              bench.buffer.insert(item, c.key);
+            }
+            await bench.advance(s.gaps[i], `after command ${i}`);
+            // No batch over maxSize or over maxBatchBytes, but an oversized item alone.
+            for (const call of bench.calls) {
+              const sum = call.items.reduce((total, item) => total + (item.size ?? 0), 0);
+              expect(call.items.length).toBeLessThanOrEqual(s.maxSize);
+              if (call.items.length > 1) expect(sum).toBeLessThanOrEqual(s.maxBatchBytes);
+            }
+          }
+          void bench.buffer.flush();
+          await bench.rest(5);
+          const x = modelBytes([...(s.commands as BytesCommand[]), { t: 'flush' }], s.maxSize, s.maxBatchBytes);
+          const keys = new Set<unknown>([...x.keys(), ...bench.calls.map((c) => c.key)]);
+          for (const key of keys) {
+            const got = bench.calls.filter((c) => Object.is(c.key, key)).map((c) => [ns(c.items), c.reason]);
+            expect([key, got]).toEqual([key, (x.get(key) ?? []).map((b) => [ns(b.items), b.reason])]);
+          }
+          expect([...measured.values()].filter((count) => count !== 1)).toEqual([]);
+          expect(measured.size).toBe(all.length);
+          expectOnePlace(all, { flushed: bench.calls.flatMap((c) => c.items) });
+          expect(bench.buffer.stats()).toMatchObject({ inserted: all.length, flushed: all.length, pending: 0, inFlight: 0 });
         }),
       ),
       { seed: SEED, numRuns: runs(150) },

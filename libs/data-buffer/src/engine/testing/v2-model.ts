@@ -209,3 +209,50 @@ export function modelSplit(items: readonly Item[], maxSize: number, retries: num
   }
   return x;
 }
+
+// ---- family 3: maxBatchBytes ----------------------------------------------------------
+
+export type BytesCommand = { t: 'insert'; key: string | number | undefined; size: number } | { t: 'flush' };
+
+export interface BytesBatch {
+  items: Item[];
+  reason: 'size' | 'manual';
+}
+
+/**
+ * Per batch key (one lane): the batches in the order they are sealed. A batch is sealed
+ * before an item would pass `maxBatchBytes`, at the exact sum, at `maxSize`, and an item
+ * larger than the limit goes alone, after the open batch of its key.
+ */
+export function modelBytes(commands: readonly BytesCommand[], maxSize: number, maxBatchBytes: number): Map<unknown, BytesBatch[]> {
+  const sealed = new Map<unknown, BytesBatch[]>();
+  const open = new Map<unknown, { items: Item[]; sum: number }>();
+  const seal = (key: unknown, reason: BytesBatch['reason']) => {
+    const batch = open.get(key);
+    if (batch === undefined || batch.items.length === 0) return;
+    open.delete(key);
+    sealed.set(key, [...(sealed.get(key) ?? []), { items: batch.items, reason }]);
+  };
+  let n = 0;
+  for (const c of commands) {
+    if (c.t === 'flush') {
+      for (const key of [...open.keys()]) seal(key, 'manual');
+      continue;
+    }
+    const item: Item = { n: n++, size: c.size };
+    if (c.size > maxBatchBytes) {
+      seal(c.key, 'size');
+      open.set(c.key, { items: [item], sum: c.size });
+      seal(c.key, 'size');
+      continue;
+    }
+    const batch = open.get(c.key);
+    if (batch !== undefined && batch.sum + c.size > maxBatchBytes) seal(c.key, 'size');
+    const target = open.get(c.key) ?? { items: [], sum: 0 };
+    open.set(c.key, target);
+    target.items.push(item);
+    target.sum += c.size;
+    if (target.sum === maxBatchBytes || target.items.length === maxSize) seal(c.key, 'size');
+  }
+  return sealed;
+}
