@@ -317,4 +317,98 @@ describe('DataBuffer version 2 (model-based properties)', () => {
       { seed: SEED, numRuns: runs(150) },
     );
   }, 120_000);
+  it('commitDelay: every commit settles, a failed one after its error handler, and none waits past its delay on an idle lane', async () => {
+    const commandArb = fc.oneof(
+      { weight: 4, arbitrary: fc.record({ t: fc.constant('commit' as const), key: fc.constantFrom<string | undefined>(undefined, 'a') }) },
+      { weight: 3, arbitrary: fc.record({ t: fc.constant('insert' as const), key: fc.constantFrom<string | undefined>(undefined, 'a') }) },
+      { weight: 3, arbitrary: fc.record({ t: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 15 }) }) },
+    );
+    const scenarioArb = fc.record({
+      commitDelay: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 20 })),
+      maxSize: fc.integer({ min: 1, max: 6 }),
+      interval: fc.integer({ min: 20, max: 200 }),
+      retries: fc.integer({ min: 0, max: 1 }),
+      retryDelay: fc.integer({ min: 0, max: 5 }),
+      attempts: fc.array(fc.record({ delay: fc.integer({ min: 0, max: 8 }), fail: fc.boolean() }), { minLength: 1, maxLength: 8 }),
+      errorHandler: fc.record({ delay: fc.integer({ min: 0, max: 5 }), throws: fc.boolean() }),
+      commands: fc.array(commandArb, { minLength: 1, maxLength: 40 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(scenarioArb, (s) =>
+        underFakeTimers(async () => {
+          const commits = commitWatcher();
+          const committedAt = new Map<Item, number>();
+          const ends: number[] = [];
+          const written: Item[] = [];
+          const keyOf = new Map<Item, string | undefined>();
+          const bench = new Bench<Item>(
+            { commitDelay: s.commitDelay, maxSize: s.maxSize, interval: s.interval, retries: s.retries, retryDelay: s.retryDelay },
+            {
+              onFlush: (got, _ctx, call) => {
+                const a = s.attempts[(bench.calls.length - 1) % s.attempts.length];
+                const end = () => {
+                  ends.push(Date.now());
+                  if (a.fail) throw new Error(`refused ${call.id}#${call.attempt}`);
+                  written.push(...got);
+                };
+                if (a.delay === 0) return end();
+                return new Promise((resolve) => setTimeout(resolve, a.delay)).then(end);
+              },
+              onFlushError: (_error, got) => {
+                const done = () => {
+                  for (const item of got) commits.handled.add(item);
+                  ends.push(Date.now());
+                  if (s.errorHandler.throws) throw new Error('dead-letter store is down');
+                };
+                if (s.errorHandler.delay === 0) return done();
+                return new Promise((resolve) => setTimeout(resolve, s.errorHandler.delay)).then(done);
+              },
+            },
+          );
+          const all: Item[] = [];
+          for (const [i, c] of s.commands.entries()) {
+            if (c.t === 'advance') {
+              await bench.advance(c.ms, `after command ${i}`);
+              continue;
+            }
+            const item: Item = { n: all.length };
+            all.push(item);
+            keyOf.set(item, c.key);
+            if (c.t === 'commit') {
+              committedAt.set(item, Date.now());
+              commits.track(item, bench.buffer.commit(item, c.key));
+            } else bench.buffer.insert(item, c.key);
+            bench.balanced(`after command ${i}`);
+          }
+          await bench.rest(5);
+          await bench.advance(100, 'after rest');
+
+          // Batches never exceed maxSize; what is written keeps the order per key.
+          for (const call of bench.calls) expect(call.items.length).toBeLessThanOrEqual(s.maxSize);
+          for (const key of [undefined, 'a']) {
+            const order = written.filter((item) => keyOf.get(item) === key).map((item) => item.n);
+            expect(order).toEqual([...order].sort((a, b) => a - b));
+          }
+          const failed = bench.errors.flatMap((e) => e.items);
+          expectOnePlace(all, { flushed: written, failed });
+          // Every commit settled, the way its item ended; a rejection only after the error handler returned.
+          for (const [item, settled] of commits.settled) {
+            expect([item.n, settled.state]).toEqual([item.n, written.includes(item) ? 'resolved' : 'rejected']);
+            if (settled.state === 'rejected') expect(settled.error).toBeInstanceOf(FlushFailedError);
+          }
+          expect(commits.early.map((item) => item.n)).toEqual([]);
+          // A committed item reaches the handler within commitDelay, or the moment its lane was done with the batch before.
+          for (const [item, at] of committedAt) {
+            const first = bench.calls.find((call) => call.items.includes(item));
+            expect(first).toBeDefined();
+            const handedAt = first?.at ?? 0;
+            const laneFree = Math.max(0, ...ends.filter((end) => end <= handedAt));
+            expect([item.n, handedAt - START_TIME]).toEqual([item.n, Math.min(handedAt, Math.max(at + s.commitDelay, laneFree)) - START_TIME]);
+          }
+          expect(bench.buffer.stats()).toMatchObject({ inserted: all.length, flushed: written.length, failed: failed.length, pending: 0, inFlight: 0 });
+        }),
+      ),
+      { seed: SEED, numRuns: runs(150) },
+    );
+  }, 120_000);
 });
