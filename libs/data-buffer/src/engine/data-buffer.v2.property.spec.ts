@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { DataBufferError, FlushFailedError, PartialFlushError, RejectedItemsError } from './errors';
 import type { FlushContext } from './flush-context.interface';
 import { Bench, expectOnePlace, runs, SEED, START_TIME, underFakeTimers, watch, type Settled } from './testing/v2-harness';
-import { type Answer, type BytesCommand, type Item, type Mark, markAt, modelBytes, modelOutcomes, modelSplit, refusedBy, sinkError, sinkRefuses, thrownBy } from './testing/v2-model';
+import { type Answer, type BytesCommand, CoalesceLane, type Count, type Item, type Mark, markAt, sumMerge, modelBytes, modelOutcomes, modelSplit, refusedBy, sinkError, sinkRefuses, thrownBy } from './testing/v2-model';
 
 /*
  * Model-based properties of version 2 of the contract, one per option family: random runs
@@ -379,6 +379,7 @@ describe('DataBuffer version 2 (model-based properties)', () => {
               commits.track(item, bench.buffer.commit(item, c.key));
             } else bench.buffer.insert(item, c.key);
             bench.balanced(`after command ${i}`);
+            expect(bench.buffer.stats().inserted).toBe(all.length);
           }
           await bench.rest(5);
           await bench.advance(100, 'after rest');
@@ -406,6 +407,100 @@ describe('DataBuffer version 2 (model-based properties)', () => {
             expect([item.n, handedAt - START_TIME]).toEqual([item.n, Math.min(handedAt, Math.max(at + s.commitDelay, laneFree)) - START_TIME]);
           }
           expect(bench.buffer.stats()).toMatchObject({ inserted: all.length, flushed: written.length, failed: failed.length, pending: 0, inFlight: 0 });
+        }),
+      ),
+      { seed: SEED, numRuns: runs(150) },
+    );
+  }, 120_000);
+  it('coalesce: one summed value per coalesce key per batch, merges counted, every increment conserved', async () => {
+    const keyArb = fc.constantFrom('a', 'b', 'c', 'd', 'e');
+    const commandArb = fc.oneof(
+      { weight: 8, arbitrary: fc.record({ t: fc.constantFrom('insert' as const, 'commit' as const), k: keyArb, v: fc.integer({ min: 1, max: 9 }) }) },
+      { weight: 1, arbitrary: fc.constant({ t: 'flush' as const }) },
+      { weight: 1, arbitrary: fc.constant({ t: 'drain' as const }) },
+      { weight: 4, arbitrary: fc.record({ t: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 30 }) }) },
+    );
+    const scenarioArb = fc.record({
+      partitions: fc.constantFrom(1, 1, 2, 3),
+      maxSize: fc.integer({ min: 1, max: 4 }),
+      interval: fc.integer({ min: 10, max: 60 }),
+      retries: fc.integer({ min: 0, max: 1 }),
+      retryDelay: fc.integer({ min: 0, max: 3 }),
+      attempts: fc.array(fc.record({ delay: fc.integer({ min: 0, max: 5 }), fail: fc.boolean() }), { minLength: 1, maxLength: 6 }),
+      commands: fc.array(commandArb, { minLength: 1, maxLength: 40 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(scenarioArb, (s) =>
+        underFakeTimers(async () => {
+          const exact = s.partitions === 1;
+          const lane = new CoalesceLane(s.maxSize, s.interval);
+          const written: Count[] = [];
+          const commits = new Map<number, Settled>();
+          const bench = new Bench<Count>(
+            { partitions: s.partitions, maxSize: s.maxSize, interval: s.interval, retries: s.retries, retryDelay: s.retryDelay, coalesce: { key: (item) => item.k, merge: sumMerge } },
+            {
+              onFlush: (got) => {
+                const a = s.attempts[(bench.calls.length - 1) % s.attempts.length];
+                const end = () => {
+                  if (a.fail) throw new Error('refused');
+                  written.push(...got);
+                };
+                if (a.delay === 0) return end();
+                return new Promise((resolve) => setTimeout(resolve, a.delay)).then(end);
+              },
+            },
+          );
+          const drained: Count[] = [];
+          let inserted = 0;
+          let total = 0;
+          const handed = () => new Set(bench.calls.map((call) => call.id)).size;
+          for (const [i, c] of s.commands.entries()) {
+            if (c.t === 'insert' || c.t === 'commit') {
+              const item: Count = { n: inserted++, k: c.k, v: c.v };
+              total += c.v;
+              if (c.t === 'commit') commits.set(item.n, watch(bench.buffer.commit(item)));
+              else bench.buffer.insert(item);
+              lane.insert(item, Date.now());
+            } else if (c.t === 'flush') {
+              lane.tick(Date.now());
+              void bench.buffer.flush();
+              lane.seal();
+            } else if (c.t === 'drain') {
+              lane.tick(Date.now());
+              const taken = bench.buffer.drain();
+              drained.push(...taken);
+              const expected = lane.drain(handed());
+              if (exact) expect(['drain', taken]).toEqual(['drain', expected]);
+            }
+            await bench.advance(c.t === 'advance' ? c.ms : 0, `after command ${i}`);
+            // One value per coalesce key in a batch, at most maxSize values.
+            for (const call of bench.calls) {
+              expect(new Set(call.items.map((item) => item.k)).size).toBe(call.items.length);
+              expect(call.items.length).toBeLessThanOrEqual(s.maxSize);
+            }
+            // The balance holds against the items this run inserted, not only among the counters.
+            expect(bench.buffer.stats().inserted).toBe(inserted);
+            if (exact) expect(bench.buffer.stats().merged).toBe(lane.merged);
+          }
+          void bench.buffer.flush();
+          lane.tick(Date.now());
+          lane.seal();
+          await bench.rest(5);
+
+          const failed = bench.errors.flatMap((e) => e.items);
+          const sum = (list: readonly Count[]) => list.reduce((acc, item) => acc + item.v, 0);
+          // Increments are conserved: what came in is written, failed or drained.
+          expect({ total, accounted: sum(written) + sum(failed) + sum(drained) }).toEqual({ total, accounted: total });
+          const stats = bench.buffer.stats();
+          expect(stats).toMatchObject({ inserted, pending: 0, inFlight: 0, flushed: written.length, failed: failed.length, drained: drained.length });
+          expect(stats.merged).toBe(inserted - written.length - failed.length - drained.length);
+          if (!exact) return;
+          // The batches are the model's, in order; each commit settles the way the value it merged into ended.
+          const batches = [...new Set(bench.calls.map((call) => call.id))].map((id) => bench.calls.find((call) => call.id === id)?.items);
+          expect(batches).toEqual(lane.sealed);
+          expect(stats.merged).toBe(lane.merged);
+          const ended = new Map<number, string>([...written.map((v) => [v.n, 'resolved'] as const), ...failed.map((v) => [v.n, 'rejected'] as const), ...drained.map((v) => [v.n, 'rejected'] as const)]);
+          for (const [n, settled] of commits) expect([n, settled.state]).toEqual([n, ended.get(lane.valueOf.get(n) ?? -1)]);
         }),
       ),
       { seed: SEED, numRuns: runs(150) },

@@ -256,3 +256,67 @@ export function modelBytes(commands: readonly BytesCommand[], maxSize: number, m
   }
   return sealed;
 }
+
+// ---- family 5: coalesce ---------------------------------------------------------------
+
+/** A counter increment; a merged value keeps the `n` of the item that opened it and sums `v`. */
+export interface Count {
+  readonly n: number;
+  readonly k: string;
+  readonly v: number;
+}
+
+export const sumMerge = (pending: Count, next: Count): Count => ({ n: pending.n, k: pending.k, v: pending.v + next.v });
+
+/**
+ * One lane of a coalescing buffer: the open batch holds one value per coalesce key, in the
+ * order the keys came; an item whose key has a value there merges into it (no room taken),
+ * otherwise it takes a place. The batch is sealed at maxSize values, at its interval
+ * (counted from its first value), and by flush(); sealed batches take no merges.
+ */
+export class CoalesceLane {
+  merged = 0;
+  readonly sealed: Count[][] = [];
+  /** The value each item ended in, by the item's `n`. */
+  readonly valueOf = new Map<number, number>();
+  private open = new Map<string, Count>();
+  private openedAt = 0;
+
+  constructor(
+    private readonly maxSize: number,
+    private readonly interval: number,
+  ) {}
+
+  /** Seals the open batch when its interval ran out by `now`. */
+  tick(now: number): void {
+    if (this.open.size > 0 && now >= this.openedAt + this.interval) this.seal();
+  }
+
+  insert(item: Count, now: number): void {
+    this.tick(now);
+    const value = this.open.get(item.k);
+    if (value !== undefined) {
+      this.open.set(item.k, sumMerge(value, item));
+      this.merged++;
+      this.valueOf.set(item.n, value.n);
+      return;
+    }
+    if (this.open.size === 0) this.openedAt = now;
+    this.open.set(item.k, item);
+    this.valueOf.set(item.n, item.n);
+    if (this.open.size === this.maxSize) this.seal();
+  }
+
+  seal(): void {
+    if (this.open.size === 0) return;
+    this.sealed.push([...this.open.values()]);
+    this.open = new Map();
+  }
+
+  /** drain(): the open batch goes, and the sealed batches from `handed` on (still waiting for the lane). */
+  drain(handed: number): Count[] {
+    const taken = [...this.sealed.splice(handed).flat(), ...this.open.values()];
+    this.open = new Map();
+    return taken;
+  }
+}
