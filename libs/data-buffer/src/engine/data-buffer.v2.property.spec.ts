@@ -412,20 +412,21 @@ describe('DataBuffer version 2 (model-based properties)', () => {
       { seed: SEED, numRuns: runs(150) },
     );
   }, 120_000);
-  it('coalesce: one summed value per coalesce key per batch, merges counted, every increment conserved', async () => {
-    const keyArb = fc.constantFrom('a', 'b', 'c', 'd', 'e');
+  it('coalesce: one summed value per coalesce key per batch (cut by maxBatchBytes on merged values), merges counted, every increment conserved', async () => {
+    const keyArb = fc.oneof({ weight: 4, arbitrary: fc.constantFrom('a', 'b') }, { weight: 1, arbitrary: fc.constantFrom('c', 'd', 'e') });
     const commandArb = fc.oneof(
-      { weight: 8, arbitrary: fc.record({ t: fc.constantFrom('insert' as const, 'commit' as const), k: keyArb, v: fc.integer({ min: 1, max: 9 }) }) },
+      { weight: 8, arbitrary: fc.record({ t: fc.constantFrom('insert' as const, 'commit' as const), k: keyArb, v: fc.integer({ min: 1, max: 6 }) }) },
       { weight: 1, arbitrary: fc.constant({ t: 'flush' as const }) },
       { weight: 1, arbitrary: fc.constant({ t: 'drain' as const }) },
-      { weight: 4, arbitrary: fc.record({ t: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 30 }) }) },
+      { weight: 3, arbitrary: fc.record({ t: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 30 }) }) },
     );
     const scenarioArb = fc.record({
-      partitions: fc.constantFrom(1, 1, 2, 3),
-      maxSize: fc.integer({ min: 1, max: 4 }),
-      interval: fc.integer({ min: 10, max: 60 }),
+      partitions: fc.constantFrom(1, 1, 1, 2, 3),
+      maxSize: fc.integer({ min: 1, max: 6 }),
+      interval: fc.integer({ min: 10, max: 200 }),
       retries: fc.integer({ min: 0, max: 1 }),
       retryDelay: fc.integer({ min: 0, max: 3 }),
+      maxBatchBytes: fc.option(fc.integer({ min: 1, max: 15 }), { freq: 2 }),
       attempts: fc.array(fc.record({ delay: fc.integer({ min: 0, max: 5 }), fail: fc.boolean() }), { minLength: 1, maxLength: 6 }),
       commands: fc.array(commandArb, { minLength: 1, maxLength: 40 }),
     });
@@ -433,11 +434,19 @@ describe('DataBuffer version 2 (model-based properties)', () => {
       fc.asyncProperty(scenarioArb, (s) =>
         underFakeTimers(async () => {
           const exact = s.partitions === 1;
-          const lane = new CoalesceLane(s.maxSize, s.interval);
+          const lane = new CoalesceLane(s.maxSize, s.interval, s.maxBatchBytes ?? undefined);
           const written: Count[] = [];
           const commits = new Map<number, Settled>();
           const bench = new Bench<Count>(
-            { partitions: s.partitions, maxSize: s.maxSize, interval: s.interval, retries: s.retries, retryDelay: s.retryDelay, coalesce: { key: (item) => item.k, merge: sumMerge } },
+            {
+              partitions: s.partitions,
+              maxSize: s.maxSize,
+              interval: s.interval,
+              retries: s.retries,
+              retryDelay: s.retryDelay,
+              coalesce: { key: (item) => item.k, merge: sumMerge },
+              ...(s.maxBatchBytes !== null ? { maxBatchBytes: s.maxBatchBytes, sizeOf: (item: Count) => item.v } : {}),
+            },
             {
               onFlush: (got) => {
                 const a = s.attempts[(bench.calls.length - 1) % s.attempts.length];

@@ -272,7 +272,9 @@ export const sumMerge = (pending: Count, next: Count): Count => ({ n: pending.n,
  * One lane of a coalescing buffer: the open batch holds one value per coalesce key, in the
  * order the keys came; an item whose key has a value there merges into it (no room taken),
  * otherwise it takes a place. The batch is sealed at maxSize values, at its interval
- * (counted from its first value), and by flush(); sealed batches take no merges.
+ * (counted from its first value), by flush(), and with `maxBytes` (sizes are the values' `v`)
+ * before a new value would pass it, when it reaches it (through a merge too), and a value
+ * larger than the limit goes alone. Sealed batches take no merges.
  */
 export class CoalesceLane {
   merged = 0;
@@ -281,10 +283,12 @@ export class CoalesceLane {
   readonly valueOf = new Map<number, number>();
   private open = new Map<string, Count>();
   private openedAt = 0;
+  private bytes = 0;
 
   constructor(
     private readonly maxSize: number,
     private readonly interval: number,
+    private readonly maxBytes?: number,
   ) {}
 
   /** Seals the open batch when its interval ran out by `now`. */
@@ -295,28 +299,35 @@ export class CoalesceLane {
   insert(item: Count, now: number): void {
     this.tick(now);
     const value = this.open.get(item.k);
+    const limit = this.maxBytes ?? Infinity;
     if (value !== undefined) {
       this.open.set(item.k, sumMerge(value, item));
+      this.bytes += item.v;
       this.merged++;
       this.valueOf.set(item.n, value.n);
+      if (this.bytes >= limit) this.seal();
       return;
     }
+    if (this.open.size > 0 && (item.v > limit || this.bytes + item.v > limit)) this.seal();
     if (this.open.size === 0) this.openedAt = now;
     this.open.set(item.k, item);
+    this.bytes += item.v;
     this.valueOf.set(item.n, item.n);
-    if (this.open.size === this.maxSize) this.seal();
+    if (this.open.size === this.maxSize || this.bytes >= limit) this.seal();
   }
 
   seal(): void {
     if (this.open.size === 0) return;
     this.sealed.push([...this.open.values()]);
     this.open = new Map();
+    this.bytes = 0;
   }
 
   /** drain(): the open batch goes, and the sealed batches from `handed` on (still waiting for the lane). */
   drain(handed: number): Count[] {
     const taken = [...this.sealed.splice(handed).flat(), ...this.open.values()];
     this.open = new Map();
+    this.bytes = 0;
     return taken;
   }
 }
