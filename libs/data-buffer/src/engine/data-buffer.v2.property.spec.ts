@@ -317,7 +317,7 @@ describe('DataBuffer version 2 (model-based properties)', () => {
       { seed: SEED, numRuns: runs(150) },
     );
   }, 120_000);
-  it('commitDelay: every commit settles, a failed one after its error handler, and none waits past its delay on an idle lane', async () => {
+  it('commitDelay: every commit settles, a failed one after its error handler, none waits past its delay on an idle lane, reason commit', async () => {
     const commandArb = fc.oneof(
       { weight: 4, arbitrary: fc.record({ t: fc.constant('commit' as const), key: fc.constantFrom<string | undefined>(undefined, 'a') }) },
       { weight: 3, arbitrary: fc.record({ t: fc.constant('insert' as const), key: fc.constantFrom<string | undefined>(undefined, 'a') }) },
@@ -338,6 +338,7 @@ describe('DataBuffer version 2 (model-based properties)', () => {
         underFakeTimers(async () => {
           const commits = commitWatcher();
           const committedAt = new Map<Item, number>();
+          const insertedAt = new Map<Item, number>();
           const ends: number[] = [];
           const written: Item[] = [];
           const keyOf = new Map<Item, string | undefined>();
@@ -374,6 +375,7 @@ describe('DataBuffer version 2 (model-based properties)', () => {
             const item: Item = { n: all.length };
             all.push(item);
             keyOf.set(item, c.key);
+            insertedAt.set(item, Date.now());
             if (c.t === 'commit') {
               committedAt.set(item, Date.now());
               commits.track(item, bench.buffer.commit(item, c.key));
@@ -386,6 +388,15 @@ describe('DataBuffer version 2 (model-based properties)', () => {
 
           // Batches never exceed maxSize; what is written keeps the order per key.
           for (const call of bench.calls) expect(call.items.length).toBeLessThanOrEqual(s.maxSize);
+          // Reason 'commit' only for a batch holding a commit; a batch with a commit that is neither full nor
+          // as old as its interval was handed over because of its commit.
+          for (const call of bench.calls.filter((c) => c.attempt === 1)) {
+            const committed = call.items.some((item) => committedAt.has(item));
+            const opened = Math.min(...call.items.map((item) => insertedAt.get(item) ?? Infinity));
+            if (!committed) expect([call.id, call.reason]).not.toEqual([call.id, 'commit']);
+            else if (call.items.length < s.maxSize && call.at < opened + s.interval) expect([call.id, call.reason]).toEqual([call.id, 'commit']);
+            expect(['size', 'interval', 'commit']).toContain(call.reason);
+          }
           for (const key of [undefined, 'a']) {
             const order = written.filter((item) => keyOf.get(item) === key).map((item) => item.n);
             expect(order).toEqual([...order].sort((a, b) => a - b));
