@@ -60,6 +60,8 @@ describe('DataBuffer version 2 (model-based properties)', () => {
       maxSize: fc.integer({ min: 1, max: 8 }),
       retries: fc.integer({ min: 0, max: 3 }),
       retryDelay: fc.integer({ min: 0, max: 20 }),
+      retryBackoff: fc.constantFrom('fixed' as const, 'exponential' as const),
+      maxRetryDelay: fc.integer({ min: 0, max: 50 }),
       answers: fc.array(answerArb, { minLength: 1, maxLength: 10 }),
       commits: fc.array(fc.boolean(), { minLength: 20, maxLength: 20 }),
       errorHandlerThrows: fc.boolean(),
@@ -92,7 +94,7 @@ describe('DataBuffer version 2 (model-based properties)', () => {
             }
           };
           const bench = new Bench<Item>(
-            { maxSize: s.maxSize, retries: s.retries, retryDelay: s.retryDelay, interval: 3_600_000 },
+            { maxSize: s.maxSize, retries: s.retries, retryDelay: s.retryDelay, retryBackoff: s.retryBackoff, maxRetryDelay: s.maxRetryDelay, interval: 3_600_000 },
             {
               onFlush: (got, ctx) => answer(got, ctx),
               onFlushError: (_error, got) => {
@@ -119,10 +121,11 @@ describe('DataBuffer version 2 (model-based properties)', () => {
             expect(call.id).toBe(idOfBatch.get(batch));
           });
           expect(new Set(idOfBatch.values()).size).toBe(idOfBatch.size);
-          // A retry starts retryDelay after the attempt before it; the next batch at once.
+          // Retry n starts retryDelay (exponential: retryDelay * 2^(n-1), capped at maxRetryDelay) after the attempt before it; the next batch at once.
+          const wait = (n: number) => (s.retryBackoff === 'fixed' ? s.retryDelay : Math.min(s.retryDelay * 2 ** (n - 1), s.maxRetryDelay));
           let at = START_TIME;
           bench.calls.forEach((call, i) => {
-            if (i > 0 && x.calls[i - 1].batch === x.calls[i].batch) at += s.retryDelay;
+            if (i > 0 && x.calls[i - 1].batch === x.calls[i].batch) at += wait(x.calls[i - 1].attempt);
             expect(call.at - START_TIME).toBe(at - START_TIME);
           });
 
@@ -165,7 +168,7 @@ describe('DataBuffer version 2 (model-based properties)', () => {
           if (x.failed > 0) expect(stats.lastError).not.toBeNull();
         }),
       ),
-      { seed: SEED, numRuns: runs(150) },
+      { seed: SEED, numRuns: runs(300) },
     );
   }, 120_000);
   it('splitOnFailure: poison items are isolated depth-first, the rest written in order, each item settled once', async () => {
@@ -256,7 +259,7 @@ describe('DataBuffer version 2 (model-based properties)', () => {
           });
         }),
       ),
-      { seed: SEED, numRuns: runs(150) },
+      { seed: SEED, numRuns: runs(300) },
     );
   }, 120_000);
   it('maxBatchBytes: batches are cut by the byte sum of sizeOf, an oversized item goes alone in its place', async () => {
@@ -314,7 +317,7 @@ describe('DataBuffer version 2 (model-based properties)', () => {
           expect(bench.buffer.stats()).toMatchObject({ inserted: all.length, flushed: all.length, pending: 0, inFlight: 0 });
         }),
       ),
-      { seed: SEED, numRuns: runs(150) },
+      { seed: SEED, numRuns: runs(300) },
     );
   }, 120_000);
   it('commitDelay: every commit settles, a failed one after its error handler, none waits past its delay on an idle lane, reason commit', async () => {
@@ -420,7 +423,7 @@ describe('DataBuffer version 2 (model-based properties)', () => {
           expect(bench.buffer.stats()).toMatchObject({ inserted: all.length, flushed: written.length, failed: failed.length, pending: 0, inFlight: 0 });
         }),
       ),
-      { seed: SEED, numRuns: runs(150) },
+      { seed: SEED, numRuns: runs(300) },
     );
   }, 120_000);
   it('coalesce: one summed value per coalesce key per batch (cut by maxBatchBytes on merged values), merges counted, every increment conserved', async () => {
@@ -523,7 +526,7 @@ describe('DataBuffer version 2 (model-based properties)', () => {
           for (const [n, settled] of commits) expect([n, settled.state]).toEqual([n, ended.get(lane.valueOf.get(n) ?? -1)]);
         }),
       ),
-      { seed: SEED, numRuns: runs(150) },
+      { seed: SEED, numRuns: runs(300) },
     );
   }, 120_000);
 });
