@@ -124,10 +124,17 @@ export interface Sink {
   /** Attempts (counted from 0 over the whole run) during which everything fails. */
   downFrom: number;
   downFor: number;
+  /** Attempts of a whole batch of several items that the sink writes but for the second half (`retryOf`), which it asks to retry. */
+  partialAt: ReadonlySet<number>;
 }
 
 export const sinkRefuses = (sink: Sink, items: readonly Item[], call: number): boolean =>
   (call >= sink.downFrom && call < sink.downFrom + sink.downFor) || items.some((item) => sink.poison.has(item.n));
+/** The items a partial answer asks to retry: the second half. */
+export const retryOf = <T>(items: readonly T[]): T[] => items.slice(Math.floor(items.length / 2));
+/** What the sink does with an attempt: `whole` when it is an attempt of a whole batch, not of a split part. */
+export const sinkAnswer = (sink: Sink, items: readonly Item[], call: number, whole: boolean): 'refuse' | 'partial' | 'ok' =>
+  sinkRefuses(sink, items, call) ? 'refuse' : whole && items.length > 1 && sink.partialAt.has(call) ? 'partial' : 'ok';
 export const sinkError = (call: number): string => `refused at call ${call}`;
 
 /** An error-handler call of the split model; `part` is null for the items never attempted after a stop. */
@@ -146,7 +153,8 @@ export interface SplitExpected extends Omit<Expected, 'errors'> {
 
 /**
  * Batches of `maxSize` on one lane: `retries + 1` attempts of the whole batch, then halves
- * depth-first, once each, until both halves of one split fail.
+ * depth-first, once each, until both halves of one split fail. Items an outcome asked to retry
+ * are never split: when their attempts run out they fail as they are.
  */
 export function modelSplit(items: readonly Item[], maxSize: number, retries: number, retryDelay: number, sink: Sink): SplitExpected {
   const x: SplitExpected = { ...emptyExpected(), errors: [], waits: [] };
@@ -156,22 +164,25 @@ export function modelSplit(items: readonly Item[], maxSize: number, retries: num
     let attempt = 0;
     let failedAttempts = 0;
     let lastFailed = false;
-    const run = (part: Item[], suffix: string, wait: number): { ok: boolean; error: string } => {
+    const run = (part: Item[], suffix: string, wait: number): { ok: boolean; partial: boolean; error: string } => {
       const call = x.calls.length;
       attempt++;
       x.calls.push({ batch: b, part: suffix, attempt, items: part });
       x.waits.push(wait);
       for (const item of part) lastAttempt.set(item, attempt);
-      if (sinkRefuses(sink, part, call)) {
+      const answer = sinkAnswer(sink, part, call, suffix === '');
+      if (answer === 'refuse') {
         failedAttempts++;
         lastFailed = true;
-        return { ok: false, error: sinkError(call) };
+        return { ok: false, partial: false, error: sinkError(call) };
       }
-      lastFailed = false;
-      for (const item of part) x.fates.set(item, { place: 'flushed' });
-      x.flushed += part.length;
+      const written = answer === 'partial' ? part.slice(0, part.length - retryOf(part).length) : part;
+      for (const item of written) x.fates.set(item, { place: 'flushed' });
+      x.flushed += written.length;
       x.flushes++;
-      return { ok: true, error: '' };
+      lastFailed = answer === 'partial';
+      if (lastFailed) failedAttempts++;
+      return { ok: answer === 'ok', partial: answer === 'partial', error: '' };
     };
     const fail = (part: Item[], suffix: string | null, error: string) => {
       x.errors.push({ batch: b, part: suffix, items: part, error });
@@ -199,11 +210,22 @@ export function modelSplit(items: readonly Item[], maxSize: number, retries: num
       fail(second, `${suffix}.2`, r2.error);
       return false;
     };
-    let result = { ok: false, error: '' };
-    for (let a = 0; a <= retries && !result.ok; a++) result = run(batch, '', a === 0 ? 0 : retryDelay);
-    if (!result.ok) {
-      if (batch.length > 1) split(batch, '', []);
-      else fail(batch, '', result.error);
+    let left = batch;
+    let askedRetry = false;
+    let result = { ok: false, partial: false, error: '' };
+    for (let a = 0; a <= retries && !result.ok; a++) {
+      result = run(left, '', a === 0 ? 0 : retryDelay);
+      if (result.partial) {
+        left = retryOf(left);
+        askedRetry = true;
+      }
+    }
+    if (result.partial) {
+      x.exhaustedAsks++;
+      fail(left, '', 'PartialFlushError');
+    } else if (!result.ok) {
+      if (left.length > 1 && !askedRetry) split(left, '', []);
+      else fail(left, '', result.error);
     }
     x.retries += failedAttempts - (lastFailed ? 1 : 0);
   }
