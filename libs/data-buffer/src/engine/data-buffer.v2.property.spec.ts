@@ -23,6 +23,10 @@ const describeError = (error: unknown): string => {
   return error instanceof Error ? error.message : String(error);
 };
 
+/** A handler delay past FLUSH_TIMEOUT: the attempt times out. */
+const HANGS = 100;
+const FLUSH_TIMEOUT = 40;
+
 const items = (count: number): Item[] => Array.from({ length: count }, (_, n) => ({ n }));
 const ns = (list: readonly Item[]): number[] => list.map((item) => item.n);
 
@@ -325,7 +329,7 @@ describe('DataBuffer version 2 (model-based properties)', () => {
       { seed: SEED, numRuns: runs(300) },
     );
   }, 120_000);
-  it('commitDelay: every commit settles, a failed one after its error handler, none waits past its delay on an idle lane, reason commit', async () => {
+  it('commitDelay: every commit settles (close() too), a failed one after its error handler, none waits past its delay on an idle lane, reason commit', async () => {
     const commandArb = fc.oneof(
       { weight: 4, arbitrary: fc.record({ t: fc.constant('commit' as const), key: fc.constantFrom<string | undefined>(undefined, 'a') }) },
       { weight: 3, arbitrary: fc.record({ t: fc.constant('insert' as const), key: fc.constantFrom<string | undefined>(undefined, 'a') }) },
@@ -337,9 +341,10 @@ describe('DataBuffer version 2 (model-based properties)', () => {
       interval: fc.integer({ min: 20, max: 200 }),
       retries: fc.integer({ min: 0, max: 1 }),
       retryDelay: fc.integer({ min: 0, max: 5 }),
-      attempts: fc.array(fc.record({ delay: fc.integer({ min: 0, max: 8 }), fail: fc.boolean() }), { minLength: 1, maxLength: 8 }),
+      attempts: fc.array(fc.record({ delay: fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 0, max: 8 }) }, { weight: 1, arbitrary: fc.constant(HANGS) }), fail: fc.boolean() }), { minLength: 1, maxLength: 8 }),
       errorHandler: fc.record({ delay: fc.integer({ min: 0, max: 5 }), throws: fc.boolean() }),
       commands: fc.array(commandArb, { minLength: 1, maxLength: 40 }),
+      close: fc.option(fc.record({ timeout: fc.integer({ min: 0, max: 60 }) }), { freq: 2 }),
     });
     await fc.assert(
       fc.asyncProperty(scenarioArb, (s) =>
@@ -351,11 +356,13 @@ describe('DataBuffer version 2 (model-based properties)', () => {
           const written: Item[] = [];
           const keyOf = new Map<Item, string | undefined>();
           const bench = new Bench<Item>(
-            { commitDelay: s.commitDelay, maxSize: s.maxSize, interval: s.interval, retries: s.retries, retryDelay: s.retryDelay },
+            { commitDelay: s.commitDelay, maxSize: s.maxSize, interval: s.interval, retries: s.retries, retryDelay: s.retryDelay, flushTimeout: FLUSH_TIMEOUT },
             {
-              onFlush: (got, _ctx, call) => {
+              onFlush: (got, ctx, call) => {
                 const a = s.attempts[(bench.calls.length - 1) % s.attempts.length];
+                ctx.signal.addEventListener('abort', () => ends.push(Date.now()), { once: true });
                 const end = () => {
+                  if (ctx.signal.aborted) throw new Error('too late');
                   ends.push(Date.now());
                   if (a.fail) throw new Error(`refused ${call.id}#${call.attempt}`);
                   written.push(...got);
@@ -391,14 +398,22 @@ describe('DataBuffer version 2 (model-based properties)', () => {
             bench.balanced(`after command ${i}`);
             expect(bench.buffer.stats().inserted).toBe(all.length);
           }
-          await bench.rest(5);
-          await bench.advance(100, 'after rest');
+          const before = bench.calls.length;
+          if (s.close === null) await bench.rest(5);
+          else {
+            // close(): leftovers go to the error handler with ShutdownTimeoutError once the budget ran out.
+            const closed = watch(bench.buffer.close(s.close.timeout));
+            for (let t = 0; t < 2_000 && closed.state === 'pending'; t += 5) await bench.advance(5, 'closing');
+            expect(closed.state).toBe('resolved');
+          }
+          await bench.advance(HANGS, 'after rest');
+          const calls = s.close === null ? bench.calls : bench.calls.slice(0, before);
 
           // Batches never exceed maxSize; what is written keeps the order per key.
           for (const call of bench.calls) expect(call.items.length).toBeLessThanOrEqual(s.maxSize);
           // Reason 'commit' only for a batch holding a commit; a batch with a commit that is neither full nor
           // as old as its interval was handed over because of its commit.
-          for (const call of bench.calls.filter((c) => c.attempt === 1)) {
+          for (const call of calls.filter((c) => c.attempt === 1)) {
             const committed = call.items.some((item) => committedAt.has(item));
             const opened = Math.min(...call.items.map((item) => insertedAt.get(item) ?? Infinity));
             if (!committed) expect([call.id, call.reason]).not.toEqual([call.id, 'commit']);
@@ -419,8 +434,9 @@ describe('DataBuffer version 2 (model-based properties)', () => {
           expect(commits.early.map((item) => item.n)).toEqual([]);
           // A committed item reaches the handler within commitDelay, or the moment its lane was done with the batch before.
           for (const [item, at] of committedAt) {
-            const first = bench.calls.find((call) => call.items.includes(item));
-            expect(first).toBeDefined();
+            const first = calls.find((call) => call.items.includes(item));
+            if (s.close === null) expect(first).toBeDefined();
+            if (first === undefined) continue;
             const handedAt = first?.at ?? 0;
             const laneFree = Math.max(0, ...ends.filter((end) => end <= handedAt));
             expect([item.n, handedAt - START_TIME]).toEqual([item.n, Math.min(handedAt, Math.max(at + s.commitDelay, laneFree)) - START_TIME]);
