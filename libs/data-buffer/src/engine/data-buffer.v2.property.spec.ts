@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { DataBufferError, FlushFailedError, PartialFlushError, RejectedItemsError } from './errors';
+import { BufferFullError, DataBufferError, FlushFailedError, PartialFlushError, RejectedItemsError } from './errors';
 import type { FlushContext } from './flush-context.interface';
 import { Bench, expectOnePlace, idOf, runs, SEED, START_TIME, underFakeTimers, watch, type Settled } from './testing/v2-harness';
 import { type Answer, type BytesCommand, CoalesceLane, type Count, type Item, type Mark, markAt, sumMerge, modelBytes, modelOutcomes, modelSplit, refusedBy, retryOf, sinkAnswer, sinkError, thrownBy } from './testing/v2-model';
@@ -490,7 +490,7 @@ describe('DataBuffer version 2 (model-based properties)', () => {
     );
   }, 120_000);
 
-  it('coalesce: one summed value per coalesce key per batch (cut by maxBatchBytes on merged values), merges counted, every increment conserved', async () => {
+  it('coalesce: one summed value per coalesce key per batch (cut by maxBatchBytes on merged values), merges counted and taking no room, every increment conserved', async () => {
     const keyArb = fc.oneof({ weight: 4, arbitrary: fc.constantFrom('a', 'b') }, { weight: 1, arbitrary: fc.constantFrom('c', 'd', 'e') });
     const commandArb = fc.oneof(
       { weight: 8, arbitrary: fc.record({ t: fc.constantFrom('insert' as const, 'commit' as const), k: keyArb, v: fc.integer({ min: 1, max: 6 }) }) },
@@ -505,6 +505,7 @@ describe('DataBuffer version 2 (model-based properties)', () => {
       retries: fc.integer({ min: 0, max: 1 }),
       retryDelay: fc.integer({ min: 0, max: 3 }),
       maxBatchBytes: fc.option(fc.integer({ min: 1, max: 15 }), { freq: 2 }),
+      capacity: fc.option(fc.integer({ min: 2, max: 8 }), { freq: 2 }),
       attempts: fc.array(fc.record({ delay: fc.integer({ min: 0, max: 5 }), fail: fc.boolean() }), { minLength: 1, maxLength: 6 }),
       commands: fc.array(commandArb, { minLength: 1, maxLength: 40 }),
     });
@@ -512,6 +513,8 @@ describe('DataBuffer version 2 (model-based properties)', () => {
       fc.asyncProperty(scenarioArb, (s) =>
         underFakeTimers(async () => {
           const exact = s.partitions === 1;
+          // On one lane, capacity too: a new value at capacity is refused, a merge is not.
+          const capacity = exact ? (s.capacity ?? undefined) : undefined;
           const lane = new CoalesceLane(s.maxSize, s.interval, s.maxBatchBytes ?? undefined);
           const written: Count[] = [];
           const commits = new Map<number, Settled>();
@@ -523,6 +526,7 @@ describe('DataBuffer version 2 (model-based properties)', () => {
               retries: s.retries,
               retryDelay: s.retryDelay,
               coalesce: { key: (item) => item.k, merge: sumMerge },
+              ...(capacity !== undefined ? { capacity } : {}),
               ...(s.maxBatchBytes !== null ? { maxBatchBytes: s.maxBatchBytes, sizeOf: (item: Count) => item.v } : {}),
             },
             {
@@ -543,11 +547,23 @@ describe('DataBuffer version 2 (model-based properties)', () => {
           const handed = () => new Set(bench.calls.map((call) => call.id)).size;
           for (const [i, c] of s.commands.entries()) {
             if (c.t === 'insert' || c.t === 'commit') {
-              const item: Count = { n: inserted++, k: c.k, v: c.v };
-              total += c.v;
-              if (c.t === 'commit') commits.set(item.n, watch(bench.buffer.commit(item)));
-              else bench.buffer.insert(item);
-              lane.insert(item, Date.now());
+              const item: Count = { n: inserted, k: c.k, v: c.v };
+              const merges = lane.merges(item, Date.now());
+              const before = bench.buffer.stats();
+              if (capacity !== undefined && !merges && before.pending + before.inFlight >= capacity) {
+                expect(() => bench.buffer.insert(item)).toThrow(BufferFullError);
+                expect(bench.buffer.stats()).toEqual(before);
+              } else {
+                inserted++;
+                total += c.v;
+                // commit() waits for room: on a buffer with a capacity it is an insert here.
+                if (c.t === 'commit' && capacity === undefined) commits.set(item.n, watch(bench.buffer.commit(item)));
+                else bench.buffer.insert(item);
+                lane.insert(item, Date.now());
+                const after = bench.buffer.stats();
+                // A full buffer with nothing sealed or in flight seals its open batch.
+                if (capacity !== undefined && after.pending + after.inFlight >= capacity && after.inFlight === 0 && lane.sealed.length === handed()) lane.seal();
+              }
             } else if (c.t === 'flush') {
               lane.tick(Date.now());
               void bench.buffer.flush();

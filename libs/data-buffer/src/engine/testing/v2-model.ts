@@ -318,6 +318,12 @@ export class CoalesceLane {
     if (this.open.size > 0 && now >= this.openedAt + this.interval) this.seal();
   }
 
+  /** Whether `item` would merge into a value of the open batch at `now`. */
+  merges(item: Count, now: number): boolean {
+    this.tick(now);
+    return this.open.has(item.k);
+  }
+
   insert(item: Count, now: number): void {
     this.tick(now);
     const value = this.open.get(item.k);
