@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { BufferFullError, DataBufferError, FlushFailedError, PartialFlushError, RejectedItemsError } from './errors';
 import type { FlushContext } from './flush-context.interface';
 import { Bench, expectOnePlace, idOf, runs, SEED, START_TIME, underFakeTimers, watch, type Settled } from './testing/v2-harness';
-import { type Answer, type BytesCommand, CoalesceLane, type Count, type Item, type Mark, markAt, sumMerge, modelBytes, modelOutcomes, modelSplit, refusedBy, retryOf, sinkAnswer, sinkError, thrownBy } from './testing/v2-model';
+import { type Answer, type BytesCommand, CoalesceLane, type Count, type Item, type Mark, markAt, sumMerge, modelBytes, modelOutcomeBatches, modelOutcomes, modelSplit, refusedBy, retryOf, sinkAnswer, sinkError, thrownBy } from './testing/v2-model';
 
 /*
  * Model-based properties of version 2 of the contract, one per option family: random runs
@@ -50,6 +50,31 @@ function commitWatcher() {
   };
 }
 
+/** The handler's side of an `Answer`: throws, returns an outcome, or returns nothing; `pick` chooses the answer of each attempt. */
+function answerer(pick: (first: number, attempt: number) => Answer): (got: Item[], ctx: FlushContext) => unknown {
+  const firstOf = new Map<string, number>();
+  return (got, ctx) => {
+    if (!firstOf.has(ctx.batchId)) firstOf.set(ctx.batchId, got[0].n);
+    const first = firstOf.get(ctx.batchId) ?? -1;
+    const a = pick(first, ctx.attempt);
+    switch (a.kind) {
+      case 'ok':
+        return undefined;
+      case 'other':
+        return { rows: got.length, retry: 'not an array' };
+      case 'throw':
+        throw new Error(thrownBy(String(first), ctx.attempt));
+      case 'invalid':
+        return a.how === 'foreign' ? { retry: [{ n: -1 }] } : { retry: [got[0]], reject: [{ item: got[0], error: new Error('twice') }] };
+      case 'outcome':
+        return {
+          retry: got.filter((_, i) => markAt(a.marks, i) === 1),
+          reject: got.filter((_, i) => markAt(a.marks, i) === 2).map((item) => ({ item, error: new Error(refusedBy(item, ctx.attempt)) })),
+        };
+    }
+  };
+}
+
 describe('DataBuffer version 2 (model-based properties)', () => {
   it('outcomes: retry and reject lists, throws and retries end where the contract says', async () => {
     const answerArb: fc.Arbitrary<Answer> = fc.oneof(
@@ -77,26 +102,7 @@ describe('DataBuffer version 2 (model-based properties)', () => {
           const x = modelOutcomes(all, s.maxSize, s.retries, s.answers);
           const commits = commitWatcher();
           let cursor = 0;
-          const ordinal = new Map<string, number>();
-          const answer = (got: Item[], ctx: FlushContext): unknown => {
-            if (!ordinal.has(ctx.batchId)) ordinal.set(ctx.batchId, ordinal.size);
-            const a = s.answers[cursor++ % s.answers.length];
-            switch (a.kind) {
-              case 'ok':
-                return undefined;
-              case 'other':
-                return { rows: got.length, retry: 'not an array' };
-              case 'throw':
-                throw new Error(thrownBy(String(ordinal.get(ctx.batchId)), ctx.attempt));
-              case 'invalid':
-                return a.how === 'foreign' ? { retry: [{ n: -1 }] } : { retry: [got[0]], reject: [{ item: got[0], error: new Error('twice') }] };
-              case 'outcome':
-                return {
-                  retry: got.filter((_, i) => markAt(a.marks, i) === 1),
-                  reject: got.filter((_, i) => markAt(a.marks, i) === 2).map((item) => ({ item, error: new Error(refusedBy(item, ctx.attempt)) })),
-                };
-            }
-          };
+          const answer = answerer(() => s.answers[cursor++ % s.answers.length]);
           const bench = new Bench<Item>(
             { maxSize: s.maxSize, retries: s.retries, retryDelay: s.retryDelay, retryBackoff: s.retryBackoff, maxRetryDelay: s.maxRetryDelay, interval: 3_600_000 },
             {
@@ -173,6 +179,83 @@ describe('DataBuffer version 2 (model-based properties)', () => {
         }),
       ),
       { seed: SEED, numRuns: runs(300) },
+    );
+    // On several lanes, keyed: each key's batches in its order, one batch at a time per lane, the same rules.
+    const keys = ['a', 'b', 'c', 1] as const;
+    const lanesArb = fc.record({
+      partitions: fc.integer({ min: 2, max: 3 }),
+      keys: fc.array(fc.constantFrom(...keys), { minLength: 1, maxLength: 24 }),
+      maxSize: fc.integer({ min: 1, max: 5 }),
+      retries: fc.integer({ min: 0, max: 2 }),
+      retryDelay: fc.integer({ min: 0, max: 10 }),
+      answers: fc.array(answerArb, { minLength: 1, maxLength: 10 }),
+      handlerDelay: fc.integer({ min: 0, max: 4 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(lanesArb, (s) =>
+        underFakeTimers(async () => {
+          const all = s.keys.map((_, n): Item => ({ n }));
+          const keyOf = (item: Item) => s.keys[item.n];
+          const batches: Item[][] = [];
+          for (const key of keys) {
+            const mine = all.filter((item) => keyOf(item) === key);
+            for (let i = 0; i < mine.length; i += s.maxSize) batches.push(mine.slice(i, i + s.maxSize));
+          }
+          const pick = (first: number, attempt: number) => s.answers[(first + attempt) % s.answers.length];
+          const x = modelOutcomeBatches(batches, s.retries, (b, attempt) => pick(batches[b][0].n, attempt));
+          const answer = answerer(pick);
+          const bench = new Bench<Item>(
+            { partitions: s.partitions, maxSize: s.maxSize, retries: s.retries, retryDelay: s.retryDelay, interval: 3_600_000 },
+            {
+              onFlush: (got, ctx) => {
+                const settle = () => answer(got, ctx);
+                if (s.handlerDelay === 0) return settle();
+                return new Promise((resolve) => setTimeout(resolve, s.handlerDelay)).then(settle);
+              },
+            },
+          );
+          for (const item of all) bench.buffer.insert(item, keyOf(item));
+          void bench.buffer.flush();
+          await bench.rest(1);
+          // A lane runs one batch at a time: no call of another batch of the lane comes between two attempts of one batch.
+          const overlaps: string[] = [];
+          bench.calls.forEach((call, i) => {
+            const last = bench.calls.map((c) => c.id).lastIndexOf(call.id);
+            const between = bench.calls.slice(i + 1, last).find((c) => c.partition === call.partition && c.id !== call.id);
+            if (between !== undefined) overlaps.push(`${between.id} ran on lane ${call.partition} between attempts of ${call.id}`);
+          });
+          expect(overlaps).toEqual([]);
+          // Per key, the model's attempts in order; a key keeps its lane.
+          const idOfBatch = new Map<number, string>();
+          for (const key of keys) {
+            const got = bench.calls.filter((c) => c.key === key);
+            const want = x.calls.filter((c) => keyOf(c.items[0]) === key);
+            expect([key, got.map((c) => [ns(c.items), c.attempt])]).toEqual([key, want.map((c) => [ns(c.items), c.attempt])]);
+            got.forEach((call, i) => {
+              if (!idOfBatch.has(want[i].batch)) idOfBatch.set(want[i].batch, call.id);
+              expect(call.id).toBe(idOfBatch.get(want[i].batch));
+            });
+            expect(new Set(got.map((c) => c.partition)).size).toBeLessThanOrEqual(1);
+          }
+          // Consecutive attempts of one batch are retryDelay apart.
+          for (const [i, call] of bench.calls.entries()) {
+            const next = bench.calls.slice(i + 1).find((c) => c.id === call.id);
+            if (next !== undefined) expect([call.id, next.at - call.at]).toEqual([call.id, s.retryDelay + s.handlerDelay]);
+          }
+          expect(bench.errors.map((e) => [e.id, ns(e.items), describeError(e.error)]).sort()).toEqual(x.errors.map((e) => [idOfBatch.get(e.batch), ns(e.items), e.error]).sort());
+          const stats = bench.buffer.stats();
+          expect({ flushed: stats.flushed, failed: stats.failed, flushes: stats.flushes, pending: stats.pending, inFlight: stats.inFlight, inserted: stats.inserted }).toEqual({
+            flushed: x.flushed,
+            failed: x.failed,
+            flushes: x.flushes,
+            pending: 0,
+            inFlight: 0,
+            inserted: all.length,
+          });
+          expect([x.retries, x.retries + x.exhaustedAsks]).toContain(stats.retries);
+        }),
+      ),
+      { seed: SEED, numRuns: runs(200) },
     );
   }, 120_000);
 

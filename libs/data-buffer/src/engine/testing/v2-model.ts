@@ -66,13 +66,23 @@ export const refusedBy = (item: Item, attempt: number): string => `refused ${ite
  * or out of attempts (`retries + 1`); answers are taken one per attempt, cycling.
  */
 export function modelOutcomes(items: readonly Item[], maxSize: number, retries: number, answers: readonly Answer[]): Expected {
-  const x = emptyExpected();
+  const batches: Item[][] = [];
+  for (let b = 0; b * maxSize < items.length; b++) batches.push(items.slice(b * maxSize, (b + 1) * maxSize));
   let cursor = 0;
-  for (let b = 0; b * maxSize < items.length; b++) {
-    let left = items.slice(b * maxSize, (b + 1) * maxSize);
+  return modelOutcomeBatches(batches, retries, () => answers[cursor++ % answers.length]);
+}
+
+/**
+ * The given batches, each attempted until written, rejected or out of attempts; `answerOf`
+ * is asked once per attempt, in order. A thrown error names the batch by its first item.
+ */
+export function modelOutcomeBatches(batches: readonly Item[][], retries: number, answerOf: (batch: number, attempt: number) => Answer): Expected {
+  const x = emptyExpected();
+  for (const [b, batch] of batches.entries()) {
+    let left = batch;
     for (let attempt = 1; left.length > 0; attempt++) {
       x.calls.push({ batch: b, part: '', attempt, items: left });
-      const answer = answers[cursor++ % answers.length];
+      const answer = answerOf(b, attempt);
       const last = attempt === retries + 1;
       if (answer.kind === 'ok' || answer.kind === 'other') {
         for (const item of left) x.fates.set(item, { place: 'flushed' });
@@ -85,7 +95,7 @@ export function modelOutcomes(items: readonly Item[], maxSize: number, retries: 
           x.retries++;
           continue;
         }
-        const error = answer.kind === 'throw' ? thrownBy(String(b), attempt) : 'DataBufferError';
+        const error = answer.kind === 'throw' ? thrownBy(String(batch[0].n), attempt) : 'DataBufferError';
         x.errors.push({ batch: b, part: '', kind: answer.kind === 'throw' ? 'thrown' : 'invalid', items: left, error });
         for (const item of left) x.fates.set(item, { place: 'failed', error, attempt });
         x.failed += left.length;
