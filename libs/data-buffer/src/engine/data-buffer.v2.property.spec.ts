@@ -462,6 +462,7 @@ describe('DataBuffer version 2 (model-based properties)', () => {
       { weight: 4, arbitrary: fc.record({ t: fc.constant('commit' as const), key: fc.constantFrom<string | undefined>(undefined, 'a') }) },
       { weight: 3, arbitrary: fc.record({ t: fc.constant('insert' as const), key: fc.constantFrom<string | undefined>(undefined, 'a') }) },
       { weight: 3, arbitrary: fc.record({ t: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 15 }) }) },
+      { weight: 1, arbitrary: fc.record({ t: fc.constant('drain' as const), key: fc.constantFrom<string | undefined>(undefined, 'a') }) },
     );
     const scenarioArb = fc.record({
       commitDelay: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 20 })),
@@ -510,9 +511,23 @@ describe('DataBuffer version 2 (model-based properties)', () => {
             },
           );
           const all: Item[] = [];
+          const drained: Item[] = [];
           for (const [i, c] of s.commands.entries()) {
             if (c.t === 'advance') {
               await bench.advance(c.ms, `after command ${i}`);
+              continue;
+            }
+            if (c.t === 'drain') {
+              // drain() (all, or the key's) takes pending items only: none that reached the handler.
+              const taken = c.key === undefined ? bench.buffer.drain() : bench.buffer.drain(c.key);
+              expect(taken.filter((item) => bench.calls.some((call) => call.items.includes(item))).map((item) => item.n)).toEqual([]);
+              if (c.key !== undefined) expect(taken.filter((item) => keyOf.get(item) !== c.key).map((item) => item.n)).toEqual([]);
+              drained.push(...taken);
+              // A drained item has no error handler call: its commit may reject at once.
+              for (const item of taken) commits.handled.add(item);
+              if (c.key === undefined) expect(bench.buffer.size()).toBe(0);
+              else expect(bench.buffer.size(c.key)).toBe(0);
+              await bench.advance(0, `after command ${i}`);
               continue;
             }
             const item: Item = { n: all.length };
@@ -558,23 +573,25 @@ describe('DataBuffer version 2 (model-based properties)', () => {
             expect(order).toEqual([...order].sort((a, b) => a - b));
           }
           const failed = bench.errors.flatMap((e) => e.items);
-          expectOnePlace(all, { flushed: written, failed });
+          expectOnePlace(all, { flushed: written, failed, drained });
+          expect(drained.filter((item) => bench.calls.some((call) => call.items.includes(item))).map((item) => item.n)).toEqual([]);
           // Every commit settled, the way its item ended; a rejection only after the error handler returned.
           for (const [item, settled] of commits.settled) {
             expect([item.n, settled.state]).toEqual([item.n, written.includes(item) ? 'resolved' : 'rejected']);
-            if (settled.state === 'rejected') expect(settled.error).toBeInstanceOf(FlushFailedError);
+            if (settled.state === 'rejected' && drained.includes(item)) expect([item.n, settled.error instanceof DataBufferError && !(settled.error instanceof FlushFailedError)]).toEqual([item.n, true]);
+            else if (settled.state === 'rejected') expect(settled.error).toBeInstanceOf(FlushFailedError);
           }
           expect(commits.early.map((item) => item.n)).toEqual([]);
           // A committed item reaches the handler within commitDelay, or the moment its lane was done with the batch before.
           for (const [item, at] of committedAt) {
             const first = calls.find((call) => call.items.includes(item));
-            if (s.close === null) expect(first).toBeDefined();
+            if (s.close === null && !drained.includes(item)) expect(first).toBeDefined();
             if (first === undefined) continue;
             const handedAt = first?.at ?? 0;
             const laneFree = Math.max(0, ...ends.filter((end) => end <= handedAt));
             expect([item.n, handedAt - START_TIME]).toEqual([item.n, Math.min(handedAt, Math.max(at + s.commitDelay, laneFree)) - START_TIME]);
           }
-          expect(bench.buffer.stats()).toMatchObject({ inserted: all.length, flushed: written.length, failed: failed.length, pending: 0, inFlight: 0 });
+          expect(bench.buffer.stats()).toMatchObject({ inserted: all.length, flushed: written.length, failed: failed.length, drained: drained.length, pending: 0, inFlight: 0 });
         }),
       ),
       { seed: SEED, numRuns: runs(300) },
