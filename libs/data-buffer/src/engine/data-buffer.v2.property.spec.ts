@@ -320,6 +320,8 @@ describe('DataBuffer version 2 (model-based properties)', () => {
             at += x.waits[i];
             expect([i, call.at - START_TIME]).toEqual([i, at - START_TIME]);
           });
+          // The batch's items stay in flight until each is settled: at least the part being attempted, at most the batch.
+          expect(bench.calls.map((call) => [call.id, call.inFlight])).toEqual(bench.calls.map((call, i) => [call.id, x.calls[i]?.inFlight]));
           // What is written keeps insertion order, but for items an outcome asked to retry.
           if (s.partialAt.length === 0) expect(ns(written)).toEqual(ns(written).sort((a, b) => a - b));
 

@@ -22,6 +22,8 @@ export interface Call<T> {
   partition: number;
   reason: string;
   at: number;
+  /** stats().inFlight when the handler was called. */
+  inFlight: number;
 }
 
 /** One `onFlushError` call. */
@@ -59,7 +61,16 @@ export class Bench<T> {
       {
         onFlush: (items, ctx) => {
           this.balanced(`in the handler of ${idOf(ctx)}#${ctx.attempt}`);
-          const call: Call<T> = { items: [...items], id: idOf(ctx), attempt: ctx.attempt, key: ctx.key, partition: ctx.partition, reason: ctx.reason, at: Date.now() };
+          const call: Call<T> = {
+            items: [...items],
+            id: idOf(ctx),
+            attempt: ctx.attempt,
+            key: ctx.key,
+            partition: ctx.partition,
+            reason: ctx.reason,
+            at: Date.now(),
+            inFlight: this.buffer.stats().inFlight,
+          };
           this.calls.push(call);
           return hooks.onFlush(items, ctx, call);
         },

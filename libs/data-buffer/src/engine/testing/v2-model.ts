@@ -17,6 +17,8 @@ export interface ExpectedCall {
   part: string;
   attempt: number;
   items: Item[];
+  /** The batch's items not settled yet when the attempt starts (split model). */
+  inFlight?: number;
 }
 
 export interface ExpectedError {
@@ -177,7 +179,7 @@ export function modelSplit(items: readonly Item[], maxSize: number, retries: num
     const run = (part: Item[], suffix: string, wait: number): { ok: boolean; partial: boolean; error: string } => {
       const call = x.calls.length;
       attempt++;
-      x.calls.push({ batch: b, part: suffix, attempt, items: part });
+      x.calls.push({ batch: b, part: suffix, attempt, items: part, inFlight: batch.filter((item) => !x.fates.has(item)).length });
       x.waits.push(wait);
       for (const item of part) lastAttempt.set(item, attempt);
       const answer = sinkAnswer(sink, part, call, suffix === '');
