@@ -47,6 +47,7 @@ export class BatchSettler<T> {
     controller: AbortController,
     causes: readonly unknown[] | null,
     done: () => void,
+    attempts: readonly number[] | null = null,
   ): void {
     const n = items.length;
     // Rejected items: lastError is the first one's own error.
@@ -56,7 +57,7 @@ export class BatchSettler<T> {
     batch.reporting++;
     this.report(items, error, ctx, batch.options.flushTimeout, controller).then(() => {
       try {
-        if (batch.runs !== null) this.rejectCommits(batch, positions, error, ctx.attempt, causes);
+        if (batch.runs !== null) this.rejectCommits(batch, positions, error, attempts ?? ctx.attempt, causes);
       } catch (internal) {
         this.logger.error(INTERNAL_ERROR(this.name, describe(internal)));
       }
@@ -95,7 +96,19 @@ export class BatchSettler<T> {
     return new Promise<void>((resolve) => (batch.waiters ??= []).push(resolve));
   }
 
-  private rejectCommits(batch: Batch<T>, positions: readonly number[] | null, error: unknown, attempts: number, causes: readonly unknown[] | null): void {
+  /** `attempts`: one for every item, or each item's own (then `positions` are given and `causes` is null). */
+  private rejectCommits(
+    batch: Batch<T>,
+    positions: readonly number[] | null,
+    error: unknown,
+    attempts: number | readonly number[],
+    causes: readonly unknown[] | null,
+  ): void {
+    if (typeof attempts !== 'number') {
+      const fates = attempts.map((attempt) => new Failure(new FlushFailedError(this.name, error, attempt)));
+      this.commits.settleSome(batch, positions as number[], fates);
+      return;
+    }
     if (causes === null) {
       this.commits.settle(batch, positions, new Failure(new FlushFailedError(this.name, error, attempts)));
       return;

@@ -1,5 +1,5 @@
 import { DataBuffer } from './data-buffer';
-import { PartialFlushError, RejectedItemsError } from './errors';
+import { FlushFailedError, PartialFlushError, RejectedItemsError } from './errors';
 import type { BufferOptions } from './buffer-options.interface';
 import type { FlushContext } from './flush-context.interface';
 
@@ -113,6 +113,22 @@ describe('splitOnFailure', () => {
     expect(calls.map((call) => idOf(call.ctx))).toEqual(['0', '0', '0.1', '0.2', '0.2.1', '0.2.1.1', '0.2.1.2', '0.2.2']);
     expect(written).toEqual([0, 1, 2, 3, 4, 6, 7]);
     expect(errors.map((e) => [idOf(e.ctx), e.items])).toEqual([['0.2.1.2', [5]]]);
+  });
+
+  it("rejects the commit of an item a stopped split never attempted again with its own last attempt's number", async () => {
+    const { buffer } = make<number>({ maxSize: 4, retries: 0, splitOnFailure: true }, () => {
+      throw new Error('down');
+    });
+    const first = buffer.commit(0).catch((error: unknown) => error);
+    buffer.insertMany([1, 2]);
+    const last = buffer.commit(3).catch((error: unknown) => error);
+    await jest.advanceTimersByTimeAsync(0);
+    // attempt 1: '0' [0, 1, 2, 3]; 2: '0.1' [0, 1]; 3: '0.1.1' [0]; 4: '0.1.2' [1]. Both halves of
+    // '0.1' failed, so [2, 3] go to the error handler unattempted: they were last in attempt 1.
+    const error = await last;
+    expect(error).toBeInstanceOf(FlushFailedError);
+    expect((error as FlushFailedError).attempts).toBe(1);
+    expect(await first).toMatchObject({ attempts: 3 });
   });
 
   it('stops when both halves of one split fail: the sink is down', async () => {

@@ -247,7 +247,7 @@ export class FlushRunner<T> {
       }
       if (batch.options.splitOnFailure && work.length > 1 && !lane.partial) {
         lane.parts = [];
-        SplitPart.push(lane.parts, work, this.positions(lane, batch), lane.workId);
+        SplitPart.push(lane.parts, work, this.positions(lane, batch), lane.workId, batch.attempts);
         this.next(lane, batch);
         return;
       }
@@ -258,16 +258,16 @@ export class FlushRunner<T> {
     lane.work = EMPTY;
     if (part.sibling !== null && part.sibling.failed) {
       // Both halves of one split failed: the sink refuses everything, so stop splitting.
-      const [rest, restPos] = SplitPart.drainStack(lane.parts as SplitPart<T>[]);
+      const [rest, restPos, restAttempts] = SplitPart.drainStack(lane.parts as SplitPart<T>[]);
       this.fail(lane, batch, part.items, part.positions, error, null, () => {
         if (rest.length === 0) this.next(lane, batch);
-        else this.fail(lane, batch, rest, restPos, error, null, () => this.next(lane, batch));
+        else this.fail(lane, batch, rest, restPos, error, null, () => this.next(lane, batch), restAttempts);
       });
       return;
     }
     part.failed = true;
     if (part.items.length > 1) {
-      SplitPart.push(lane.parts as SplitPart<T>[], part.items, part.positions, part.id);
+      SplitPart.push(lane.parts as SplitPart<T>[], part.items, part.positions, part.id, batch.attempts);
       this.next(lane, batch);
       return;
     }
@@ -309,11 +309,21 @@ export class FlushRunner<T> {
   }
 
   /** Hands items to the settler as failed; `then` runs after their error handler call, unless shutdown gave up on the batch. */
-  private fail(lane: Lane<T>, batch: Batch<T>, items: T[], positions: readonly number[] | null, error: unknown, causes: unknown[] | null, then: () => void): void {
+  /** `attempts`: each item's last attempt, when they differ from the batch's (what a stopped split never attempted again). */
+  private fail(
+    lane: Lane<T>,
+    batch: Batch<T>,
+    items: T[],
+    positions: readonly number[] | null,
+    error: unknown,
+    causes: unknown[] | null,
+    then: () => void,
+    attempts: readonly number[] | null = null,
+  ): void {
     const ctx = this.context(lane, batch, batch.attempts);
     this.settler.failed(batch, items, positions, error, ctx, batch.controller as AbortController, causes, () => {
       if (lane.running === batch && batch.state === RUNNING) then();
-    });
+    }, attempts);
   }
 
   /** The positions of `lane.work`. */

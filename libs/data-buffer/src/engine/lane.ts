@@ -15,25 +15,29 @@ export class SplitPart<T> {
     readonly id: string,
     /** The first half, when this is the second one. */
     readonly sibling: SplitPart<T> | null,
+    /** `ctx.attempt` of the failed attempt these items were last part of. */
+    readonly lastAttempt: number,
   ) {}
 
   /** Pushes the halves of `items` (the first `ceil(n/2)`, then the rest) on `stack`, the first half on top. */
-  static push<T>(stack: SplitPart<T>[], items: T[], positions: number[], id: string): void {
+  static push<T>(stack: SplitPart<T>[], items: T[], positions: number[], id: string, lastAttempt: number): void {
     const half = Math.ceil(items.length / 2);
-    const first = new SplitPart<T>(items.slice(0, half), positions.slice(0, half), `${id}.1`, null);
-    stack.push(new SplitPart<T>(items.slice(half), positions.slice(half), `${id}.2`, first), first);
+    const first = new SplitPart<T>(items.slice(0, half), positions.slice(0, half), `${id}.1`, null, lastAttempt);
+    stack.push(new SplitPart<T>(items.slice(half), positions.slice(half), `${id}.2`, first, lastAttempt), first);
   }
 
-  /** Empties `stack` and returns the items of its parts (and their positions) in batch order. */
-  static drainStack<T>(stack: SplitPart<T>[]): [T[], number[]] {
+  /** Empties `stack` and returns the items of its parts, their positions and each one's last attempt, in batch order. */
+  static drainStack<T>(stack: SplitPart<T>[]): [T[], number[], number[]] {
     const items: T[] = [];
     const positions: number[] = [];
+    const attempts: number[] = [];
     while (stack.length > 0) {
       const part = stack.pop() as SplitPart<T>;
       items.push(...part.items);
       positions.push(...part.positions);
+      for (let i = 0; i < part.items.length; i++) attempts.push(part.lastAttempt);
     }
-    return [items, positions];
+    return [items, positions, attempts];
   }
 }
 

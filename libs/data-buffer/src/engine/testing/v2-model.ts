@@ -10,7 +10,7 @@ export interface Item {
   readonly size?: number;
 }
 
-export type Fate = { place: 'flushed' } | { place: 'failed'; error: string; attempt: number; stopAttempt?: number };
+export type Fate = { place: 'flushed' } | { place: 'failed'; error: string; attempt: number };
 
 export interface ExpectedCall {
   batch: number;
@@ -198,7 +198,7 @@ export function modelSplit(items: readonly Item[], maxSize: number, retries: num
     };
     const fail = (part: Item[], suffix: string | null, error: string) => {
       x.errors.push({ batch: b, part: suffix, items: part, error });
-      for (const item of part) x.fates.set(item, { place: 'failed', error, attempt: lastAttempt.get(item) ?? 0, ...(suffix === null ? { stopAttempt: attempt } : {}) });
+      for (const item of part) x.fates.set(item, { place: 'failed', error, attempt: lastAttempt.get(item) ?? 0 });
       x.failed += part.length;
     };
     /** Splits `part` (which failed); `after` is what the batch has not attempted yet behind it. True when splitting stopped. */
