@@ -2,7 +2,11 @@ import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { Database, type QueryResult } from './database';
 
-/** Embedded PostgreSQL (WASM) in the app's process: nothing to install. */
+/**
+ * Embedded PostgreSQL (WASM) in the app's process: nothing to install. PGlite is no event
+ * emitter: every failure comes back as the rejection of the query that met it, so, unlike the
+ * `pg` pool, it has no `'error'` event that could end the process.
+ */
 export class PgliteDatabase extends Database {
   readonly kind = 'pglite' as const;
   private closing: Promise<void> | undefined;
