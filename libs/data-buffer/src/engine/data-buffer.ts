@@ -250,7 +250,8 @@ export class DataBuffer<T = unknown> {
   private async handOverAll(timeout: number): Promise<void> {
     if (this.budget === null) {
       this.trigger.stop();
-      this.budget = new Promise<true>((resolve) => (this.budgetTimer = this.scheduler.setTimeout(timeout, () => resolve(true))));
+      // Kept alive: until it runs out, the process holds items that must reach a handler.
+      this.budget = new Promise<true>((resolve) => (this.budgetTimer = this.scheduler.setTimeout(timeout, () => resolve(true), true)));
     }
     this.assembler.sealAll('shutdown');
     if (!this.runner.started) {

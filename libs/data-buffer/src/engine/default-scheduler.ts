@@ -30,7 +30,8 @@ class MapLaneTimerStore implements LaneTimerStore {
 /**
  * Plain Node timers, for buffers used outside Nest (the Nest module keeps lane timers in
  * `SchedulerRegistry` instead). Lane timers keep the process alive while items wait, so they
- * are not lost on a natural exit, and so do retry waits; the other `setTimeout` timers do not.
+ * are not lost on a natural exit, and so do retry waits and the shutdown budget; the other
+ * `setTimeout` timers do not.
  */
 export class DefaultBufferScheduler implements BufferScheduler {
   constructor(private readonly laneTimers: LaneTimerStore = new MapLaneTimerStore()) {}
