@@ -6,6 +6,7 @@ import type { DeadlineTrigger } from './deadline-trigger';
 import type { FlushRunner } from './flush-runner';
 import { Lane, laneIndex } from './lane';
 import { pendingBatches, slotsOf } from './pending-view';
+import { ValueSlots } from './value-slots';
 
 /**
  * Open batches per lane and per key: it opens them, appends to them, seals them (swap, don't
@@ -16,12 +17,8 @@ export class BatchAssembler<T> {
   readonly lanes: Lane<T>[] = [];
   /** Open batches of keyed items. */
   readonly byKey = new Map<BufferKey, Batch<T>>();
-  /**
-   * Coalescing: where each coalesce key's value sits in its lane's open batch, as
-   * `slot * partitions + lane`. One map for the buffer, so that a merge finds its value with one
-   * lookup and no hash of the key; the values of a batch leave it when the batch stops being open.
-   */
-  readonly valueSlots = new Map<BufferKey, number>();
+  /** Coalescing: where each coalesce key's value sits. */
+  readonly values: ValueSlots<T>;
   /** The options new batches are opened with. */
   opts: ResolvedBufferOptions;
   /** Open batches with a byte limit (their inserts are measured). */
@@ -44,6 +41,7 @@ export class BatchAssembler<T> {
   ) {
     this.opts = opts;
     for (let i = 0; i < partitions; i++) this.lanes.push(new Lane<T>(i, `data-buffer:${name}:${i}`));
+    this.values = new ValueSlots<T>(this.lanes);
   }
 
   /** The lane whose turn it is for an unkeyed item (round-robin over the items). */
@@ -89,12 +87,9 @@ export class BatchAssembler<T> {
    * merged value when the batch has a byte limit; it may throw, and then nothing changed.
    */
   merge(item: T, ckey: BufferKey, merge: (pending: T, next: T) => T, measure: (value: T) => number): Batch<T> | null {
-    const code = this.valueSlots.get(ckey);
-    if (code === undefined) return null;
-    const partitions = this.partitions;
-    const lane = code % partitions;
-    const slot = (code - lane) / partitions;
-    const batch = this.lanes[lane].open as Batch<T>;
+    const batch = this.values.find(ckey);
+    if (batch === null) return null;
+    const slot = this.values.slot;
     const value = merge(batch.items[slot], item);
     const sizes = batch.sizes;
     if (sizes !== null) {
@@ -115,12 +110,10 @@ export class BatchAssembler<T> {
    * `merge` throws, nothing changed.
    */
   mergePlain(item: T, ckey: BufferKey, merge: (pending: T, next: T) => T): boolean {
-    const code = this.valueSlots.get(ckey);
-    if (code === undefined) return false;
-    const partitions = this.partitions;
-    const lane = code % partitions;
-    const items = (this.lanes[lane].open as Batch<T>).items;
-    const slot = (code - lane) / partitions;
+    const batch = this.values.find(ckey);
+    if (batch === null) return false;
+    const items = batch.items;
+    const slot = this.values.slot;
     items[slot] = merge(items[slot], item);
     this.counters.merged++;
     return true;
@@ -134,7 +127,7 @@ export class BatchAssembler<T> {
       this.seal(batch, 'size');
       batch = this.open(lane, undefined);
     }
-    this.valueSlots.set(ckey, batch.items.length * this.partitions + lane.index);
+    this.values.add(ckey, batch);
     (batch.ckeys as BufferKey[]).push(ckey);
     this.place(batch, item, size);
     return batch;
@@ -269,10 +262,7 @@ export class BatchAssembler<T> {
 
   /** Coalescing: the slot of `ckey`'s value in `batch` while it is open, else undefined. */
   openSlot(batch: Batch<T>, ckey: BufferKey): number | undefined {
-    const code = this.valueSlots.get(ckey);
-    if (code === undefined) return undefined;
-    const lane = code % this.partitions;
-    return this.lanes[lane].open === batch ? (code - lane) / this.partitions : undefined;
+    return this.values.find(ckey) === batch ? this.values.slot : undefined;
   }
 
   /** Pending batches (open, due and sealed-waiting) of `key` or of all, lane by lane in the order they opened. */
@@ -345,7 +335,7 @@ export class BatchAssembler<T> {
   /** Forgets a slot's coalesce key and bytes. */
   private clearSlot(batch: Batch<T>, slot: number): void {
     if (batch.sizes !== null) batch.bytes -= batch.sizes[slot];
-    if (batch.ckeys !== null && batch.isOpen) this.valueSlots.delete(batch.ckeys[slot]);
+    if (batch.ckeys !== null && batch.isOpen) this.values.delete(batch.ckeys[slot]);
   }
 
   /** Squeezes evicted slots and holes out of a batch about to run: positions stay. */
@@ -389,30 +379,8 @@ export class BatchAssembler<T> {
     else batch.nextOpen.prevOpen = batch.prevOpen;
     batch.prevOpen = batch.nextOpen = null;
     lane.openCount--;
-    if (batch.ckeys !== null) this.forgetValues(batch);
+    if (batch.ckeys !== null) this.values.forget(batch);
     if (batch.sizes !== null && --this.byteBatches === 0) this.onNoByteBatches();
-  }
-
-  /**
-   * Coalescing: takes the values of a batch that stops being open out of `valueSlots`, key by key,
-   * or, when they are most of the map, by refilling it with the other lanes' open values instead
-   * (a single lane's seal then costs one `clear()`, not one delete per key).
-   */
-  private forgetValues(batch: Batch<T>): void {
-    const slots = this.valueSlots;
-    const ckeys = batch.ckeys as BufferKey[];
-    const items = batch.items;
-    if (batch.live * 2 < slots.size) {
-      for (let i = batch.head; i < ckeys.length; i++) if (items[i] !== HOLE) slots.delete(ckeys[i]);
-      return;
-    }
-    slots.clear();
-    const partitions = this.partitions;
-    for (const lane of this.lanes) {
-      const open = lane.open;
-      if (open === null || open === batch || open.ckeys === null) continue;
-      for (let i = open.head; i < open.ckeys.length; i++) if (open.items[i] !== HOLE) slots.set(open.ckeys[i], i * partitions + lane.index);
-    }
   }
 }
 

@@ -72,7 +72,7 @@ export class Batch<T> {
   /** Sum of `sizes` (maxBatchBytes). */
   bytes = 0;
   sizes: number[] | null = null;
-  /** Coalescing: the coalesce key of each slot (the assembler's `valueSlots` finds a key's slot while the batch is open). */
+  /** Coalescing: the coalesce key of each slot (the assembler's `values` find a key's slot while the batch is open). */
   ckeys: BufferKey[] | null = null;
   runs: CommitRun[] | null = null;
   /** The run the next consecutive commit joins. */

@@ -1,4 +1,3 @@
-import { getEventListeners } from 'node:events';
 import type { BufferLogger, BufferScheduler } from './buffer-scheduler.interface';
 import { RUNNING, type Batch } from './batch';
 import type { BatchAssembler } from './batch-assembler';
@@ -10,6 +9,7 @@ import { INTERNAL_ERROR } from './engine.messages';
 import type { FlushContext, FlushHandler } from './flush-context.interface';
 import { partitionOutcome, readOutcome, type ParsedOutcome } from './flush-outcome';
 import { retryWait } from './buffer-options';
+import { attemptContext } from './attempt-context';
 import { SplitPart, type Lane } from './lane';
 import { FlushWatchdog } from './flush-watchdog';
 
@@ -308,8 +308,10 @@ export class FlushRunner<T> {
     else lane.sleep = this.scheduler.setTimeout(wait, retry, true);
   }
 
-  /** Hands items to the settler as failed; `then` runs after their error handler call, unless shutdown gave up on the batch. */
-  /** `attempts`: each item's last attempt, when they differ from the batch's (what a stopped split never attempted again). */
+  /**
+   * Hands items to the settler as failed; `then` runs after their error handler call, unless shutdown gave up on the batch.
+   * `attempts`: each item's last attempt, when they differ from the batch's (what a stopped split never attempted again).
+   */
   private fail(
     lane: Lane<T>,
     batch: Batch<T>,
@@ -336,23 +338,7 @@ export class FlushRunner<T> {
 
   /** A context for `attempt` (0: the error handler of a batch never attempted); its controller becomes `batch.controller`. */
   private context(lane: Lane<T>, batch: Batch<T>, attempt: number): FlushContext {
-    let controller = lane.controller;
-    if (controller === null || controller.signal.aborted || getEventListeners(controller.signal, 'abort').length > 0) {
-      controller = lane.controller = new AbortController();
-    }
-    batch.controller = controller;
-    const ctx: FlushContext = {
-      buffer: this.name,
-      key: batch.key,
-      partition: lane.index,
-      batchId: lane.workId === '' ? batch.id : lane.workId,
-      attempt,
-      reason: batch.reason,
-      signal: controller.signal,
-      meta: batch.options.meta,
-    };
-    batch.ctx = ctx;
-    return ctx;
+    return attemptContext(this.name, lane, batch, attempt);
   }
 
   /**

@@ -108,7 +108,7 @@ export class ItemIntake<T> {
     let n = 0;
     for (const item of items) {
       const ckey = coalesce.key(item);
-      if (seen.has(ckey) || this.assembler.valueSlots.has(ckey)) continue;
+      if (seen.has(ckey) || this.assembler.values.has(ckey)) continue;
       seen.add(ckey);
       n++;
     }

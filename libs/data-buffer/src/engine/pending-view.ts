@@ -40,7 +40,7 @@ export class PendingView<T> {
     }
     let queued = false;
     for (const lane of this.assembler.lanes) if (lane.queueHead !== null) queued = true;
-    if (!queued) return this.assembler.valueSlots.size;
+    if (!queued) return this.assembler.values.size;
     const seen = new Set<BufferKey>();
     for (const batch of this.assembler.pendingBatches(undefined, true)) {
       const ckeys = batch.ckeys as BufferKey[];
