@@ -2,21 +2,16 @@
  * @jest-environment ./test/example/pglite-environment.js
  */
 import './native-pglite';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Client } from 'pg';
 import type { StatsResponse } from '../../apps/example/src/stats/stats.controller';
-import { listeningUrl } from './process.utils';
+import { buildExample, exited, listeningUrl, MAIN, ROOT } from './process.utils';
 import { inParallel, uniqueSchema, waitFor } from './test.utils';
-
-const ROOT = resolve(__dirname, '../..');
-/** Where `nest build example` puts the app (the tsc builder keeps the source tree under the outDir). */
-const MAIN = join(ROOT, 'dist/apps/example/apps/example/src/main.js');
 
 interface Target {
   name: string;
@@ -55,16 +50,6 @@ if (url) {
   });
 }
 
-function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  return new Promise((resolveExit) => {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      resolveExit({ code: child.exitCode, signal: child.signalCode });
-      return;
-    }
-    child.once('exit', (code, signal) => resolveExit({ code, signal }));
-  });
-}
-
 async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -91,10 +76,7 @@ async function post(base: string, path: string, body: unknown): Promise<number> 
 
 describe('the built example app as a process', () => {
   beforeAll(async () => {
-    await promisify(execFile)(process.execPath, [require.resolve('@nestjs/cli/bin/nest.js'), 'build', 'example'], {
-      cwd: ROOT,
-      timeout: 120_000,
-    });
+    await buildExample();
     expect(existsSync(MAIN)).toBe(true);
   }, 150_000);
 

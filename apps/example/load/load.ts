@@ -15,7 +15,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -62,17 +61,6 @@ const connections = Number(args.connections);
 const modes = args.modes.split(',').map((mode) => mode.trim()) as Mode[];
 for (const mode of modes) if (!(mode in MODES)) throw new Error(`unknown mode "${mode}" (buffered, direct, confirm)`);
 
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-}
-
 async function until(condition: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition().catch(() => false))) {
@@ -93,16 +81,17 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
-/** Starts the built app with `env` on a free port, runs `fn` against it, then stops it and drops its data. */
+/**
+ * Starts the built app with `env` on a port the kernel picks (PORT=0; the URL is read from its
+ * `listening on` log line), runs `fn` against it, then stops it and drops its data.
+ */
 async function withApp<R>(env: Record<string, string>, fn: (base: string) => Promise<R>): Promise<R> {
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'example-load-'));
   const schema = `example_load_${randomBytes(4).toString('hex')}`;
   const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
     ...env,
-    PORT: String(port),
+    PORT: '0',
     HOST: '127.0.0.1',
     DATA_DIR: dataDir,
     DATABASE_SCHEMA: schema,
@@ -112,11 +101,13 @@ async function withApp<R>(env: Record<string, string>, fn: (base: string) => Pro
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   try {
+    let base: string | undefined;
     await until(async () => {
       if (child.exitCode !== null) throw new Error(`the app exited:\n${output}`);
-      return (await fetch(`${base}/health`)).ok;
+      base = /listening on (http:\/\/\S+)/.exec(output)?.[1];
+      return base !== undefined && (await fetch(`${base}/health`)).ok;
     }, 'the app to start', 60_000);
-    return await fn(base);
+    return await fn(base as string);
   } finally {
     await stop(child);
     rmSync(dataDir, { recursive: true, force: true });
